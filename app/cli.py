@@ -1,0 +1,92 @@
+"""Flask CLI commands of the operator contract: ``flask instance|pki|certificates|audit ...``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .instance_setup import init_softhsm_token, read_config, write_config
+from .models import Certificate
+from .services import audit, pki
+
+instance_cli = AppGroup("instance", help="Set up the instance folder.")
+pki_cli = AppGroup("pki", help="The CA hierarchy in the HSM.")
+certificates_cli = AppGroup("certificates", help="Certificate housekeeping.")
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@instance_cli.command("init")
+def instance_init() -> None:
+    """Write generated secrets to instance/config.py and create the SoftHSM token (idempotent)."""
+    instance = Path(current_app.instance_path)
+    if write_config(instance):
+        click.echo(f"wrote {instance / 'config.py'} (new secrets and HSM PINs)")
+    values = read_config(instance)
+    conf = Path(current_app.config["SOFTHSM2_CONF"])
+    if not conf.is_relative_to(instance):
+        click.echo(f"HSM: using {current_app.config['PKCS11_MODULE']}; no SoftHSM token created")
+        return
+    if init_softhsm_token(conf, current_app.config["HSM_TOKEN_LABEL"], values["HSM_USER_PIN"], values["HSM_SO_PIN"]):
+        click.echo(f"created SoftHSM token {current_app.config['HSM_TOKEN_LABEL']!r} under {conf.parent}")
+
+
+@pki_cli.command("init")
+def pki_init() -> None:
+    """Create root CA, issuing CA, OCSP and TSA keys and certificates in the HSM (refuses to overwrite)."""
+    created = pki.init_pki()
+    db.session.commit()
+    if created:
+        hierarchy = pki.context().hierarchy()
+        for name, label in (("root", "paraf-root"), ("issuing", "paraf-issuing")):
+            click.echo(f"{name}: {hierarchy.cert(label).subject.human_friendly}")
+    else:
+        click.echo("the CA hierarchy already exists in the HSM; its keys were left as they are")
+
+
+@pki_cli.command("revoke")
+@click.argument("serial")
+@click.option("--reason", default="unspecified", show_default=True, help="RFC 5280 reason, e.g. key_compromise")
+def pki_revoke(serial: str, reason: str) -> None:
+    """Revoke a certificate by its hexadecimal serial number and re-sign the CRL."""
+    row = db.session.execute(select(Certificate).where(Certificate.serial == serial.lower().lstrip("0"))).scalar_one_or_none()
+    if row is None:
+        raise click.ClickException(f"no certificate with serial {serial}")
+    try:
+        pki.revoke(row, reason, audit.Actor("cli"))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"revoked {row.serial} ({reason})")
+
+
+@certificates_cli.command("sweep")
+def certificates_sweep() -> None:
+    """Re-sign CRLs that are past half of their validity."""
+    for issuer in pki.CRL_ISSUERS:
+        if pki.crl_is_stale(pki.latest_crl(issuer)):
+            row = pki.publish_crl(issuer)
+            click.echo(f"re-signed {issuer} CRL number {row.number}")
+    db.session.commit()
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit non-zero on a break."""
+    problems = audit.verify()
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    for group in (instance_cli, pki_cli, certificates_cli, audit_cli):
+        app.cli.add_command(group)

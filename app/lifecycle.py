@@ -1,0 +1,77 @@
+"""Statuses, the transitions the procedures allow, and ``apply()``: the only writer of status."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .services.audit import Actor
+
+
+class CertificateStatus(enum.StrEnum):
+    """Status of a certificate, as the national service names them."""
+
+    NEW = "NEW"
+    ISSUE = "ISSUE"
+    EXPIRED = "EXPIRED"
+    REVOKE = "REVOKE"
+
+
+class Forbidden(Exception):
+    """The transition is not in the table."""
+
+    def __init__(self, kind: str, status: object, action: str):
+        super().__init__(f"{kind} in status {status} cannot {action}")
+        self.kind, self.status, self.action = kind, status, action
+
+
+CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateStatus] = {
+    (None, "request"): CertificateStatus.NEW,
+    (None, "issue"): CertificateStatus.ISSUE,
+    (CertificateStatus.NEW, "issue"): CertificateStatus.ISSUE,
+    (CertificateStatus.ISSUE, "revoke"): CertificateStatus.REVOKE,
+    (CertificateStatus.ISSUE, "expire"): CertificateStatus.EXPIRED,
+}
+
+TABLES = {"certificate": CERTIFICATE_TRANSITIONS}
+
+
+class HasStatus(Protocol):
+    """Anything with a status column and an id."""
+
+    id: int
+    status: object
+
+
+def allowed(kind: str, status: object, action: str) -> bool:
+    """Return whether ``action`` is allowed from ``status``."""
+    return (status, action) in TABLES[kind]
+
+
+def apply(
+    obj: HasStatus,
+    kind: str,
+    action: str,
+    actor: Actor,
+    reason: str | None = None,
+    details: dict | None = None,
+) -> object:
+    """Move ``obj`` (already added to the session) along the table and write the audit event.
+
+    :raises Forbidden: the table has no such transition; nothing changes.
+    """
+    from .extensions import db
+    from .services.audit import record  # models import this module: import the service late
+
+    current = getattr(obj, "status", None)
+    try:
+        target = TABLES[kind][(current, action)]
+    except KeyError:
+        raise Forbidden(kind, current, action) from None
+    obj.status = target
+    if obj.id is None:
+        db.session.flush()  # a new row gets its id here, for the audit event
+    change = {"from": None if current is None else str(current), "to": str(target)}
+    record(actor, f"{kind}.{action}", kind, obj.id, reason, {**change, **(details or {})})
+    return target

@@ -1,0 +1,88 @@
+"""Serve what relying parties (openssl, Adobe, NSS) fetch to check Paraf's signatures."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote
+
+from flask import Blueprint, Response, abort, request
+from sqlalchemy.exc import IntegrityError
+
+from signer import ca
+from signer.revocation import error_response
+
+from ..extensions import csrf, db
+from ..services import pki
+
+bp = Blueprint("pki", __name__, url_prefix="/pki")
+csrf.exempt(bp)
+
+CERTIFICATES = {"root": ca.ROOT, "issuing": ca.ISSUING, "ocsp": ca.OCSP, "tsa": ca.TSA}
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def _der(body: bytes, mimetype: str, max_age: int = 0) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}" if max_age else "no-cache"
+    return response
+
+
+@bp.get("/<name>.crt")
+def certificate(name: str) -> Response:
+    """Return a CA or service certificate (DER)."""
+    if name not in CERTIFICATES:
+        abort(404)
+    hierarchy = pki.context().hierarchy()
+    return _der(hierarchy.cert(CERTIFICATES[name]).dump(), "application/pkix-cert", max_age=86400)
+
+
+@bp.get("/<issuer>.crl")
+def crl(issuer: str) -> Response:
+    """Return the current full CRL (DER), re-signing it first when it is past half its validity."""
+    if issuer not in pki.CRL_ISSUERS:
+        abort(404)
+    row = pki.latest_crl(issuer)
+    if pki.crl_is_stale(row):
+        try:
+            row = pki.publish_crl(issuer)
+            db.session.commit()
+        except IntegrityError:  # another worker published the same number first
+            db.session.rollback()
+            row = pki.latest_crl(issuer)
+    return _der(row.der, "application/pkix-crl")
+
+
+def _ocsp(request_der: bytes) -> Response:
+    if not request_der or len(request_der) > MAX_REQUEST_BYTES:
+        return _der(error_response("malformed_request"), "application/ocsp-response")
+    return _der(pki.ocsp_response(request_der), "application/ocsp-response")
+
+
+@bp.post("/ocsp")
+def ocsp_post() -> Response:
+    """Answer an OCSP request sent by POST (RFC 6960 A.1)."""
+    return _ocsp(request.get_data(cache=False))
+
+
+@bp.get("/ocsp/<path:encoded>", merge_slashes=False)
+def ocsp_get(encoded: str) -> Response:
+    """Answer an OCSP request sent by GET: base64 in the path, URL-encoded or not."""
+    text = unquote(encoded).strip("/")
+    # NSS puts the request after a path prefix: keep the last segment that decodes.
+    for candidate in (text, text.rsplit("/", 1)[-1]):
+        try:
+            der = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        return _ocsp(der)
+    return _der(error_response("malformed_request"), "application/ocsp-response")
+
+
+@bp.post("/tsa")
+def tsa() -> Response:
+    """Answer an RFC 3161 time-stamp request."""
+    body = request.get_data(cache=False)
+    if len(body) > MAX_REQUEST_BYTES:
+        abort(413)
+    return _der(pki.timestamp_response(body), "application/timestamp-reply")

@@ -1,0 +1,215 @@
+"""The app's one adapter to ``signer/``: the HSM, the CA hierarchy, certificates, CRLs, OCSP and TSA."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from asn1crypto import x509
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from signer import ca, keys, revocation
+from signer.config import DEFAULT_POLICY_OID, HsmConfig, KdfParams, PkiConfig
+from signer.errors import AlreadyInitialised
+from signer.hsm import Hsm
+from signer.tsa import InProcessTimeStamper, TimeStampAuthority
+
+from .. import lifecycle
+from ..extensions import db
+from ..lifecycle import CertificateStatus
+from ..models import Certificate, CertificateKind, Crl
+from ..models.types import utcnow
+from .audit import SYSTEM, Actor, record
+
+log = logging.getLogger(__name__)
+
+CRL_ISSUERS = {"root": ca.ROOT, "issuing": ca.ISSUING}
+
+
+@dataclass
+class PkiContext:
+    """Per-app signing resources: the HSM handle, configuration and the cached hierarchy."""
+
+    hsm: Hsm
+    pki: PkiConfig
+    kdf: KdfParams
+    _hierarchy: ca.Hierarchy | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hierarchy(self) -> ca.Hierarchy:
+        """Return the CA certificates, read from the token once."""
+        if self._hierarchy is None:
+            with self._lock:
+                if self._hierarchy is None:
+                    self._hierarchy = ca.load_hierarchy(self.hsm)
+        return self._hierarchy
+
+    def tsa(self) -> TimeStampAuthority:
+        """Return the in-process time-stamp authority."""
+        return TimeStampAuthority(self.hsm, self.hierarchy(), self.pki)
+
+    def timestamper(self) -> InProcessTimeStamper:
+        """Return a pyHanko time stamper that asks the TSA in-process."""
+        return InProcessTimeStamper(self.tsa())
+
+
+def init_app(app: Flask) -> None:
+    """Attach a lazily connecting :class:`PkiContext` to the app (no HSM access here)."""
+    config = app.config
+    environment = (("SOFTHSM2_CONF", config["SOFTHSM2_CONF"]),) if config.get("SOFTHSM2_CONF") else ()
+    hsm = Hsm(
+        HsmConfig(
+            module=config["PKCS11_MODULE"],
+            token_label=config["HSM_TOKEN_LABEL"],
+            user_pin=config["HSM_USER_PIN"] or "",
+            environment=environment,
+        )
+    )
+    pki = PkiConfig(
+        base_url=config["PUBLIC_BASE_URL"],
+        policy_oid=config["CERTIFICATE_POLICY_OID"] or DEFAULT_POLICY_OID,
+        subscriber_validity_days=config["SUBSCRIBER_VALIDITY_DAYS"],
+        crl_validity_hours=config["CRL_VALIDITY_HOURS"],
+        ocsp_validity_minutes=config["OCSP_VALIDITY_MINUTES"],
+    )
+    kdf = KdfParams(
+        memory_kib=config["KDF_MEMORY_KIB"], time_cost=config["KDF_TIME_COST"], parallelism=config["KDF_PARALLELISM"]
+    )
+    app.extensions["paraf.pki"] = PkiContext(hsm=hsm, pki=pki, kdf=kdf)
+
+
+def context() -> PkiContext:
+    """Return the current app's :class:`PkiContext`."""
+    return current_app.extensions["paraf.pki"]
+
+
+def serial_hex(serial: int) -> str:
+    """Return the stored spelling of a serial number."""
+    return format(serial, "x")
+
+
+def _record_certificate(cert: x509.Certificate, kind: CertificateKind, actor: Actor, key_blob: bytes | None = None) -> Certificate:
+    row = Certificate(
+        serial=serial_hex(cert.serial_number),
+        kind=kind,
+        subject=cert.subject.human_friendly,
+        not_before=cert.not_valid_before,
+        not_after=cert.not_valid_after,
+        der=cert.dump(),
+        key_blob=key_blob,
+    )
+    db.session.add(row)
+    lifecycle.apply(row, "certificate", "issue", actor, details={"serial": row.serial, "kind": str(kind)})
+    return row
+
+
+def init_pki(actor: Actor = SYSTEM) -> bool:
+    """Create the CA hierarchy in the HSM and publish the first CRLs; return False if it already existed.
+
+    Safe to run again after a failure: what the HSM holds is kept and the
+    database records that are missing are completed.
+    """
+    ctx = context()
+    try:
+        ca.init_hierarchy(ctx.hsm, ctx.pki)
+        created = True
+    except AlreadyInitialised:
+        created = False
+    hierarchy = ctx.hierarchy()
+    if created:
+        record(actor, "pki.init", "pki", None, details={"root": hierarchy.cert(ca.ROOT).subject.human_friendly})
+    for label, kind in ((ca.OCSP, CertificateKind.OCSP), (ca.TSA, CertificateKind.TSA)):
+        cert = hierarchy.cert(label)
+        if db.session.execute(select(Certificate.id).where(Certificate.serial == serial_hex(cert.serial_number))).first() is None:
+            _record_certificate(cert, kind, actor)
+    for issuer in CRL_ISSUERS:
+        if latest_crl(issuer) is None:
+            publish_crl(issuer)
+    return created
+
+
+def issue_subscriber_certificate(
+    subject: dict[str, str], passphrase: str, actor: Actor, email: str | None = None
+) -> Certificate:
+    """Make a key under the passphrase in the HSM and issue its certificate; the row is added, not committed."""
+    ctx = context()
+    wrapped = keys.generate(ctx.hsm, passphrase, ctx.kdf, ctx.pki.subscriber_key_bits)
+    cert = ca.issue_subscriber(ctx.hsm, ctx.pki, ctx.hierarchy(), wrapped.public_key, subject, email=email)
+    return _record_certificate(cert, CertificateKind.SUBSCRIBER, actor, key_blob=wrapped.blob)
+
+
+def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
+    """Revoke a certificate with an RFC 5280 reason (asn1crypto spelling) and re-sign the CRL."""
+    if reason not in revocation.REASONS:
+        raise ValueError(f"unknown revocation reason {reason!r}")
+    lifecycle.apply(certificate, "certificate", "revoke", actor, reason=reason, details={"serial": certificate.serial})
+    certificate.revoked_at = (at or utcnow()).replace(microsecond=0)
+    certificate.revocation_reason = reason
+    db.session.flush()
+    publish_crl("issuing")
+
+
+def cert_state(serial: int) -> revocation.CertState:
+    """Return what OCSP says about a serial of the issuing CA."""
+    row = db.session.execute(select(Certificate).where(Certificate.serial == serial_hex(serial))).scalar_one_or_none()
+    if row is None:
+        return "unknown"
+    if row.status == CertificateStatus.REVOKE:
+        return revocation.Revoked(serial, row.revoked_at, row.revocation_reason or "unspecified")
+    return "good"
+
+
+def _revoked_entries(issuer: str) -> list[revocation.Revoked]:
+    if issuer != "issuing":
+        return []
+    rows = db.session.execute(
+        select(Certificate).where(Certificate.status == CertificateStatus.REVOKE).order_by(Certificate.revoked_at)
+    ).scalars()
+    return [revocation.Revoked(row.serial_int, row.revoked_at, row.revocation_reason or "unspecified") for row in rows]
+
+
+def publish_crl(issuer: str, now: datetime | None = None) -> Crl:
+    """Sign and store a new full CRL of ``root`` or ``issuing``."""
+    ctx = context()
+    now = (now or utcnow()).replace(microsecond=0)
+    number = (db.session.execute(select(func.max(Crl.number)).where(Crl.issuer == issuer)).scalar() or 0) + 1
+    next_update = now + timedelta(hours=ctx.pki.crl_validity_hours)
+    der = revocation.build_crl(
+        ctx.hsm, ctx.hierarchy(), CRL_ISSUERS[issuer], _revoked_entries(issuer), number, now, next_update
+    )
+    row = Crl(issuer=issuer, number=number, this_update=now, next_update=next_update, der=der)
+    db.session.add(row)
+    db.session.flush()
+    log.info("published %s CRL number %d", issuer, number)
+    return row
+
+
+def latest_crl(issuer: str) -> Crl | None:
+    """Return the newest stored CRL of an issuer."""
+    return db.session.execute(
+        select(Crl).where(Crl.issuer == issuer).order_by(Crl.number.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def crl_is_stale(row: Crl | None, now: datetime | None = None) -> bool:
+    """Return whether a CRL is missing or past half of its validity (time to re-sign)."""
+    if row is None:
+        return True
+    now = now or utcnow()
+    return now >= row.this_update + (row.next_update - row.this_update) / 2
+
+
+def ocsp_response(request_der: bytes) -> bytes:
+    """Answer an OCSP request (DER)."""
+    ctx = context()
+    return revocation.ocsp_respond(
+        ctx.hsm, ctx.hierarchy(), request_der, cert_state, timedelta(minutes=ctx.pki.ocsp_validity_minutes)
+    )
+
+
+def timestamp_response(request_der: bytes) -> bytes:
+    """Answer an RFC 3161 time-stamp request (DER)."""
+    return context().tsa().respond_der(request_der)

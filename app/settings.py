@@ -1,0 +1,75 @@
+"""Configuration defaults, the instance folder, and what the environment may override."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+SOFTHSM_MODULE_CANDIDATES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+)
+
+# Environment variables read over instance/config.py, with their config keys.
+ENVIRONMENT_KEYS = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+    "PKCS11_MODULE": "PKCS11_MODULE",
+    "HSM_TOKEN_LABEL": "HSM_TOKEN_LABEL",
+    "HSM_USER_PIN": "HSM_USER_PIN",
+    "SOFTHSM2_CONF": "SOFTHSM2_CONF",
+    "SECRET_KEY": "SECRET_KEY",
+    "LOG_LEVEL": "LOG_LEVEL",
+}
+
+
+def instance_path() -> Path:
+    """Return the instance folder: ``PARAF_INSTANCE`` or ``instance/`` in the repository."""
+    return Path(os.environ.get("PARAF_INSTANCE") or REPO_ROOT / "instance").resolve()
+
+
+def default_module() -> str:
+    """Return the first SoftHSM2 PKCS#11 module found on this machine."""
+    for candidate in SOFTHSM_MODULE_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    return SOFTHSM_MODULE_CANDIDATES[0]
+
+
+def served_base_url() -> str:
+    """Return the URL ``make run`` serves on, from ``HOST`` and ``PORT``."""
+    return f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+
+
+def defaults(instance: Path) -> dict:
+    """Return the configuration used when neither the instance nor the environment says otherwise."""
+    return {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'paraf.db'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PUBLIC_BASE_URL": served_base_url(),
+        "PKCS11_MODULE": default_module(),
+        "HSM_TOKEN_LABEL": "paraf",
+        "HSM_USER_PIN": None,
+        "SOFTHSM2_CONF": str(instance / "softhsm" / "softhsm2.conf"),
+        "KDF_MEMORY_KIB": 19 * 1024,
+        "KDF_TIME_COST": 2,
+        "KDF_PARALLELISM": 1,
+        "CERTIFICATE_POLICY_OID": None,
+        "SUBSCRIBER_VALIDITY_DAYS": 730,
+        "CRL_VALIDITY_HOURS": 24,
+        "OCSP_VALIDITY_MINUTES": 60,
+        "STAMP_FONT": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+        "LOG_LEVEL": "INFO",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+    }
+
+
+def from_environment() -> dict:
+    """Return the configuration values set in the environment."""
+    return {key: os.environ[name] for name, key in ENVIRONMENT_KEYS.items() if os.environ.get(name)}

@@ -1,0 +1,175 @@
+"""Subscriber keys: made in the HSM, wrapped under the token KEK, then sealed under the passphrase.
+
+Blob layout (version 1), all of the header authenticated as GCM associated data::
+
+    b"PRFK" | version u8 | kdf u8 (1 = argon2id) | memory KiB u32 | time u32 |
+    parallelism u8 | salt 16 | nonce 12 || AES-256-GCM(AES-KWP(private key))
+
+The private key exists in plaintext only inside the HSM: it is generated as a
+session object, wrapped with CKM_AES_KEY_WRAP_PAD and destroyed; to sign it is
+unwrapped as a sensitive, non-extractable, sign-only session object and
+destroyed in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pkcs11 import DEFAULT, Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
+from pkcs11 import exceptions as p11e
+from pkcs11.util.rsa import encode_rsa_public_key
+
+from .ca import KEK, rsa_spki
+from .config import KdfParams
+from .errors import HsmUnavailable, InvalidKeyBlob, KeyNotFound, WrongPassphrase
+from .hsm import Hsm, rsa_mechanism
+
+MAGIC = b"PRFK"
+VERSION = 1
+KDF_ARGON2ID = 1
+HEADER = struct.Struct(">4sBBIIB16s12s")
+
+# Attributes python-pkcs11 adds by default that SoftHSM refuses on a private key.
+_NOT_FOR_PRIVATE_KEYS = {Attribute.ENCRYPT: DEFAULT, Attribute.VERIFY: DEFAULT, Attribute.WRAP: DEFAULT}
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """What is stored for a subscriber: the sealed blob and the public key (SubjectPublicKeyInfo DER)."""
+
+    blob: bytes
+    public_key: bytes
+
+
+def _derive(passphrase: str, salt: bytes, kdf: KdfParams) -> bytes:
+    return hash_secret_raw(
+        passphrase.encode("utf-8"),
+        salt,
+        time_cost=kdf.time_cost,
+        memory_cost=kdf.memory_kib,
+        parallelism=kdf.parallelism,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+
+def seal(wrapped: bytes, passphrase: str, kdf: KdfParams) -> bytes:
+    """Encrypt a KEK-wrapped key under a passphrase-derived key."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = HEADER.pack(MAGIC, VERSION, KDF_ARGON2ID, kdf.memory_kib, kdf.time_cost, kdf.parallelism, salt, nonce)
+    return header + AESGCM(_derive(passphrase, salt, kdf)).encrypt(nonce, wrapped, header)
+
+
+def open_sealed(blob: bytes, passphrase: str) -> bytes:
+    """Return the KEK-wrapped key inside a blob; raise :class:`WrongPassphrase` if it does not open."""
+    if len(blob) <= HEADER.size:
+        raise InvalidKeyBlob("key blob is too short")
+    header = blob[: HEADER.size]
+    magic, version, kdf_id, memory, time_cost, parallelism, salt, nonce = HEADER.unpack(header)
+    if magic != MAGIC or version != VERSION or kdf_id != KDF_ARGON2ID:
+        raise InvalidKeyBlob("unknown key blob format")
+    key = _derive(passphrase, salt, KdfParams(memory_kib=memory, time_cost=time_cost, parallelism=parallelism))
+    try:
+        return AESGCM(key).decrypt(nonce, blob[HEADER.size :], header)
+    except InvalidTag:
+        raise WrongPassphrase("the passphrase does not open this key") from None
+
+
+def kdf_of(blob: bytes) -> KdfParams:
+    """Return the KDF parameters recorded in a blob's header."""
+    _, _, _, memory, time_cost, parallelism, _, _ = HEADER.unpack(blob[: HEADER.size])
+    return KdfParams(memory_kib=memory, time_cost=time_cost, parallelism=parallelism)
+
+
+def _kek(hsm: Hsm, session):
+    try:
+        return session.get_key(object_class=ObjectClass.SECRET_KEY, label=KEK)
+    except p11e.NoSuchKey as exc:
+        raise KeyNotFound("the token holds no key-encryption key; run `flask pki init`") from exc
+
+
+def generate(hsm: Hsm, passphrase: str, kdf: KdfParams, bits: int = 2048) -> WrappedKey:
+    """Make an RSA key pair in the HSM, wrap and seal the private key, and destroy the session objects."""
+
+    def make(session) -> tuple[bytes, bytes]:
+        public, private = session.generate_keypair(
+            KeyType.RSA,
+            bits,
+            store=False,
+            capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+            private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: True},
+        )
+        try:
+            wrapped = _kek(hsm, session).wrap_key(private, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+            return wrapped, encode_rsa_public_key(public)
+        finally:
+            private.destroy()
+            public.destroy()
+
+    try:
+        wrapped, public_pkcs1 = hsm.run(make)
+    except p11e.PKCS11Error as exc:
+        raise HsmUnavailable("cannot generate a subscriber key") from exc
+    return WrappedKey(blob=seal(wrapped, passphrase, kdf), public_key=rsa_spki(public_pkcs1).dump())
+
+
+def change_passphrase(blob: bytes, old: str, new: str, kdf: KdfParams) -> bytes:
+    """Re-seal the same wrapped key under a new passphrase; the old one no longer opens the result."""
+    return seal(open_sealed(blob, old), new, kdf)
+
+
+class UnlockedKey:
+    """A subscriber private key unwrapped into the HSM for the length of a ``with`` block."""
+
+    def __init__(self, key):
+        self._key = key
+
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
+        """Sign ``data`` (PKCS#1 v1.5 over its ``digest`` hash)."""
+        try:
+            return self._key.sign(data, mechanism=rsa_mechanism(digest))
+        except p11e.PKCS11Error as exc:
+            raise HsmUnavailable("signing with the subscriber key failed") from exc
+
+
+@contextmanager
+def unlock(hsm: Hsm, blob: bytes, passphrase: str) -> Iterator[UnlockedKey]:
+    """Open the blob with the passphrase and unwrap the key as a sign-only session object; destroy it after."""
+    wrapped = open_sealed(blob, passphrase)
+
+    def unwrap(session):
+        return _kek(hsm, session).unwrap_key(
+            ObjectClass.PRIVATE_KEY,
+            KeyType.RSA,
+            wrapped,
+            id=secrets.token_bytes(16),
+            mechanism=Mechanism.AES_KEY_WRAP_PAD,
+            store=False,
+            capabilities=MechanismFlag.SIGN,
+            template={
+                Attribute.SENSITIVE: True,
+                Attribute.EXTRACTABLE: False,
+                Attribute.PRIVATE: True,
+                **_NOT_FOR_PRIVATE_KEYS,
+            },
+        )
+
+    try:
+        key = hsm.run(unwrap)
+    except p11e.PKCS11Error as exc:
+        raise HsmUnavailable("cannot unwrap the subscriber key") from exc
+    try:
+        yield UnlockedKey(key)
+    finally:
+        try:
+            key.destroy()
+        except p11e.PKCS11Error:
+            pass  # the session is gone, and its session objects with it

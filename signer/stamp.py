@@ -1,0 +1,334 @@
+"""Visible-signature stamps: signer lines, a QR code and an optional image, in an embedded TrueType font.
+
+The stamp is a pyHanko stamp style, so pyHanko draws it as the appearance of
+the signature widget at signing time. Text is shaped with HarfBuzz from the
+configured font (DejaVu Sans by default) and embedded as a subset, which keeps
+Indonesian names with diacritics readable and extractable. Lines are wrapped
+to the text column and the whole block is shrunk, then truncated, until it
+fits the box.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import qrcode
+from PIL import Image, UnidentifiedImageError
+from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.content import ResourceType
+from pyhanko.pdf_utils.font.api import FontEngineFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.images import pil_image
+from pyhanko.pdf_utils.qr import PdfStreamQRImage
+from pyhanko.pdf_utils.writer import BasePdfFileWriter, init_xobject_dictionary
+from pyhanko.stamp import BaseStamp, TextStampStyle
+
+from .errors import AppearanceError
+
+DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+DEFAULT_BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+DEFAULT_STATEMENT = (
+    "Ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh Paraf CA"
+)
+# pyHanko hands the signing time to text stamps as a formatted string; this format round-trips.
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+MAX_IMAGE_PIXELS = 16_000_000
+MAX_IMAGE_SIDE = 800
+ELLIPSIS = "\u2026"
+
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class StampStyle:
+    """How a visible signature looks: fonts, sizes, colours, wording and display time zone."""
+
+    font_path: str = DEFAULT_FONT
+    bold_font_path: str | None = DEFAULT_BOLD_FONT
+    statement: str = DEFAULT_STATEMENT
+    date_label: str = "Tanggal"
+    time_format: str = "%d-%m-%Y %H:%M:%S"
+    utc_offset_minutes: int = 7 * 60
+    zone_label: str = "WIB"
+    name_size: float = 9.0
+    text_size: float = 7.0
+    statement_size: float = 6.0
+    min_scale: float = 0.4
+    line_spacing: float = 1.18
+    padding: float = 4.0
+    qr_share: float = 0.38
+    image_share: float = 0.28
+    border_width: float = 0.8
+    border_color: RGB = (0.15, 0.25, 0.45)
+    text_color: RGB = (0.0, 0.0, 0.0)
+    background: RGB | None = (1.0, 1.0, 1.0)
+
+    def display_time(self, moment: datetime) -> str:
+        """Format a moment in the configured zone, e.g. ``25-11-2025 21:44:03 WIB``."""
+        zone = timezone(timedelta(minutes=self.utc_offset_minutes), self.zone_label)
+        return f"{moment.astimezone(zone).strftime(self.time_format)} {self.zone_label}".strip()
+
+
+DEFAULT_STAMP_STYLE = StampStyle()
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a visible signature shows: signer name, position, QR target URL and an optional PNG/JPEG image."""
+
+    name: str
+    position: str = ""
+    qr_url: str | None = None
+    image: bytes | None = field(default=None, repr=False)
+
+
+@functools.lru_cache(maxsize=8)
+def _font_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise AppearanceError(f"cannot read the stamp font {path}") from exc
+
+
+@dataclass(frozen=True)
+class _FontFactory(FontEngineFactory):
+    """Create glyph accumulators from in-memory font bytes (pyHanko's own factory leaks a file handle)."""
+
+    path: str
+
+    def create_font_engine(self, writer: BasePdfFileWriter, obj_stream=None) -> GlyphAccumulator:
+        """Return a fresh accumulator for ``writer``."""
+        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(_font_bytes(self.path)), font_size=10)
+
+
+def load_image(data: bytes) -> Image.Image:
+    """Decode a PNG/JPEG image for embedding, bounded in size; raise :class:`AppearanceError` if it is unusable."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.format not in ("PNG", "JPEG"):
+                raise AppearanceError(f"the stamp image must be PNG or JPEG, not {image.format}")
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise AppearanceError("the stamp image is too large")
+            image.load()
+    except AppearanceError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombWarning) as exc:
+        raise AppearanceError("the stamp image cannot be read as PNG or JPEG") from exc
+    if image.mode in ("P", "PA"):
+        image = image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
+    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.mode else "RGB")
+    image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+    return image
+
+
+class _Font:
+    """One embedded font of a stamp: shaping, measuring and its resource name."""
+
+    def __init__(self, writer: BasePdfFileWriter, path: str, resource: str):
+        self.engine = _FontFactory(path).create_font_engine(writer)
+        self.resource = resource
+        hhea, head = self.engine.tt["hhea"], self.engine.tt["head"]
+        self.ascent = hhea.ascent / head.unitsPerEm
+        self._widths: dict[str, float] = {}
+
+    def width(self, text: str, size: float) -> float:
+        """Return the advance width of ``text`` at ``size`` points."""
+        em = self._widths.get(text)
+        if em is None:
+            em = self._widths[text] = self.engine.shape(text, with_actual_text=False).x_advance
+        return em * size
+
+    def show(self, text: str, size: float, x: float, y: float) -> bytes:
+        """Return content-stream operators drawing ``text`` with its baseline at ``(x, y)``."""
+        self.engine.font_size = size
+        ops = self.engine.shape(text).graphics_ops
+        return b"BT /%s %g Tf %g %g Td %s ET" % (self.resource.encode(), size, x, y, ops)
+
+
+def _split_word(font: _Font, word: str, size: float, width: float) -> list[str]:
+    """Break a word wider than ``width`` into pieces that fit."""
+    pieces, current = [], ""
+    for char in word:
+        if current and font.width(current + char, size) > width:
+            pieces.append(current)
+            current = char
+        else:
+            current += char
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def wrap(font: _Font, text: str, size: float, width: float) -> list[str]:
+    """Greedily wrap ``text`` into lines no wider than ``width`` points."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        pieces = [word] if font.width(word, size) <= width else _split_word(font, word, size, width)
+        for piece in pieces:
+            candidate = f"{current} {piece}" if current else piece
+            if font.width(candidate, size) <= width:
+                current = candidate
+            else:
+                if current:
+                    lines.append(current)
+                current = piece
+    if current:
+        lines.append(current)
+    return lines
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    font: _Font
+    size: float
+
+
+def _ellipsize(line: _Line, width: float) -> _Line:
+    """Return ``line`` ending in an ellipsis, shortened to fit ``width``."""
+    text = line.text.rstrip()
+    while text and line.font.width(text + ELLIPSIS, line.size) > width:
+        text = text[:-1].rstrip()
+    return _Line(text + ELLIPSIS, line.font, line.size)
+
+
+def layout_lines(
+    paragraphs: list[tuple[str, _Font, float]], width: float, height: float, style: StampStyle
+) -> list[_Line]:
+    """Wrap the paragraphs to ``width``, shrinking them until they fit ``height``; truncate as a last resort."""
+    scale = 1.0
+    while True:
+        lines = [
+            _Line(text, font, size * scale)
+            for source, font, size in paragraphs
+            for text in wrap(font, source, size * scale, width)
+        ]
+        used = sum(line.size * style.line_spacing for line in lines)
+        if used <= height or scale <= style.min_scale:
+            break
+        scale = max(style.min_scale, scale - 0.05)
+    if used <= height:
+        return lines
+    kept: list[_Line] = []
+    used = 0.0
+    for line in lines:
+        if used + line.size * style.line_spacing > height:
+            break
+        kept.append(line)
+        used += line.size * style.line_spacing
+    if kept:
+        kept[-1] = _ellipsize(kept[-1], width)
+    return kept
+
+
+@dataclass(frozen=True)
+class ParafStampStyle(TextStampStyle):
+    """pyHanko stamp style that renders a :class:`Stamp` with a :class:`StampStyle`."""
+
+    stamp: Stamp = Stamp(name="")
+    look: StampStyle = DEFAULT_STAMP_STYLE
+    timestamp_format: str = _TS_FORMAT
+    border_width: int = 0
+
+    def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict) -> ParafStamp:
+        """Return the stamp for one signature widget."""
+        return ParafStamp(writer=writer, style=self, box=box, text_params=text_params)
+
+
+class ParafStamp(BaseStamp):
+    """Signature appearance: background, QR code on the left, text in the middle, image on the right."""
+
+    def __init__(self, writer: BasePdfFileWriter, style: ParafStampStyle, box: layout.BoxConstraints, text_params: dict):
+        if not (box and box.width_defined and box.height_defined):
+            raise AppearanceError("a visible signature needs a box with a width and a height")
+        super().__init__(writer=writer, style=style, box=box)
+        ts = text_params.get("ts")
+        self.moment = datetime.strptime(ts, _TS_FORMAT) if ts else datetime.now(timezone.utc)
+
+    def _qr(self, url: str) -> tuple[generic.IndirectObject, float]:
+        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1)
+        qr.add_data(url)
+        qr.make()
+        image = qr.make_image(image_factory=PdfStreamQRImage)
+        size = (qr.modules_count + 2 * qr.border) * qr.box_size
+        xobject = init_xobject_dictionary(image.render_command_stream(), size, size)
+        xobject.compress()
+        return self.writer.add_object(xobject), size
+
+    def _render_inner_content(self) -> list[bytes]:
+        look: StampStyle = self.style.look
+        stamp: Stamp = self.style.stamp
+        width, height, pad = self.box.width, self.box.height, look.padding
+        inner_height = max(height - 2 * pad, 1.0)
+        commands: list[bytes] = []
+        if look.background is not None:
+            commands.append(b"q %g %g %g rg 0 0 %g %g re f Q" % (*look.background, width, height))
+
+        left = pad
+        if stamp.qr_url:
+            ref, natural = self._qr(stamp.qr_url)
+            side = min(inner_height, width * look.qr_share)
+            self.set_resource(ResourceType.XOBJECT, pdf_name("/QR"), ref)
+            commands.append(b"q %g 0 0 %g %g %g cm /QR Do Q" % (side / natural, side / natural, pad, (height - side) / 2))
+            left = pad + side + pad
+
+        right = width - pad
+        if stamp.image:
+            image = load_image(stamp.image)
+            column = max(width - left - pad, 1.0) * look.image_share
+            scale = min(column / image.width, inner_height / image.height)
+            drawn_w, drawn_h = image.width * scale, image.height * scale
+            self.set_resource(ResourceType.XOBJECT, pdf_name("/Img"), pil_image(image, self.writer))
+            x = width - pad - drawn_w
+            commands.append(b"q %g 0 0 %g %g %g cm /Img Do Q" % (drawn_w, drawn_h, x, (height - drawn_h) / 2))
+            right = x - pad
+
+        commands.extend(self._text(left, right - left, inner_height))
+        return commands
+
+    def _text(self, x: float, width: float, height: float) -> list[bytes]:
+        look: StampStyle = self.style.look
+        stamp: Stamp = self.style.stamp
+        if width < 4:
+            return []
+        regular = _Font(self.writer, look.font_path, "F1")
+        bold = _Font(self.writer, look.bold_font_path, "F2") if look.bold_font_path else regular
+        date_line = look.display_time(self.moment)
+        if look.date_label:
+            date_line = f"{look.date_label}: {date_line}"
+        paragraphs = [
+            (stamp.name, bold, look.name_size),
+            (stamp.position, regular, look.text_size),
+            (date_line, regular, look.text_size),
+            (look.statement, regular, look.statement_size),
+        ]
+        lines = layout_lines([p for p in paragraphs if p[0].strip()], width, height, look)
+        if not lines:
+            return []
+        for font in {id(f): f for f in (regular, bold)}.values():
+            self.set_resource(ResourceType.FONT, pdf_name("/" + font.resource), font.engine.as_resource())
+        block = sum(line.size * look.line_spacing for line in lines)
+        top = (self.box.height + block) / 2
+        commands = [b"q %g %g %g rg" % look.text_color]
+        for line in lines:
+            leading = line.size * look.line_spacing
+            baseline = top - (leading - line.size) / 2 - line.font.ascent * line.size
+            commands.append(line.font.show(line.text, line.size, x, baseline))
+            top -= leading
+        commands.append(b"Q")
+        return commands
+
+
+def stamp_style(stamp: Stamp, look: StampStyle = DEFAULT_STAMP_STYLE) -> ParafStampStyle:
+    """Return the pyHanko stamp style drawing ``stamp``."""
+    return ParafStampStyle(stamp=stamp, look=look, border_width=look.border_width, border_color=look.border_color)
