@@ -9,7 +9,6 @@ from flask import Flask
 
 from . import settings
 from .extensions import csrf, db, migrate
-from .instance_setup import read_config
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -21,11 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(settings.REPO_ROOT / "templates"),
         static_folder=str(settings.REPO_ROOT / "static"),
     )
-    app.config.from_mapping(settings.defaults(instance))
-    app.config.from_mapping(read_config(instance))
-    app.config.from_mapping(settings.from_environment())
-    if config:
-        app.config.from_mapping(config)
+    settings.configure(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)

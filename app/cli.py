@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
+from .settings import configure
 from .models import Certificate
 from .services import audit, pki
 
@@ -23,17 +26,23 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 
 @instance_cli.command("init")
 def instance_init() -> None:
-    """Write generated secrets to instance/config.py and create the SoftHSM token (idempotent)."""
-    instance = Path(current_app.instance_path)
+    """Set up the instance on first run: secrets, SoftHSM token, database schema, CA hierarchy (idempotent)."""
+    app = current_app._get_current_object()
+    instance = Path(app.instance_path)
     if write_config(instance):
         click.echo(f"wrote {instance / 'config.py'} (new secrets and HSM PINs)")
-    values = read_config(instance)
-    conf = Path(current_app.config["SOFTHSM2_CONF"])
-    if not conf.is_relative_to(instance):
-        click.echo(f"HSM: using {current_app.config['PKCS11_MODULE']}; no SoftHSM token created")
-        return
-    if init_softhsm_token(conf, current_app.config["HSM_TOKEN_LABEL"], values["HSM_USER_PIN"], values["HSM_SO_PIN"]):
-        click.echo(f"created SoftHSM token {current_app.config['HSM_TOKEN_LABEL']!r} under {conf.parent}")
+        configure(app)
+        pki.init_app(app)
+    conf = Path(app.config["SOFTHSM2_CONF"])
+    if conf.is_relative_to(instance) and "PKCS11_MODULE" not in os.environ:
+        values = read_config(instance)
+        label = app.config["HSM_TOKEN_LABEL"]
+        if init_softhsm_token(conf, label, values["HSM_USER_PIN"], values["HSM_SO_PIN"]):
+            click.echo(f"created SoftHSM token {label!r} under {conf.parent}")
+    upgrade()
+    if pki.init_pki():
+        click.echo("created the CA hierarchy in the HSM")
+    db.session.commit()
 
 
 @pki_cli.command("init")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from flask import Flask
+
+from .instance_setup import read_config
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SOFTHSM_MODULE_CANDIDATES = (
@@ -73,3 +77,13 @@ def defaults(instance: Path) -> dict:
 def from_environment() -> dict:
     """Return the configuration values set in the environment."""
     return {key: os.environ[name] for name, key in ENVIRONMENT_KEYS.items() if os.environ.get(name)}
+
+
+def configure(app: Flask, overrides: dict | None = None) -> None:
+    """Load defaults, then ``instance/config.py``, then the environment, then ``overrides``."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(defaults(instance))
+    app.config.from_mapping(read_config(instance))
+    app.config.from_mapping(from_environment())
+    if overrides:
+        app.config.from_mapping(overrides)

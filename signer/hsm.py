@@ -56,6 +56,12 @@ RECOVERABLE = (
 )
 
 
+def _recoverable(exc: p11e.PKCS11Error) -> bool:
+    """Return whether re-initialising the library may cure this error."""
+    # python-pkcs11 has no class for CKR_CRYPTOKI_NOT_INITIALIZED: it raises the base class.
+    return isinstance(exc, RECOVERABLE) or (type(exc) is p11e.PKCS11Error and "not initialized" in str(exc))
+
+
 class _InitArgs(ctypes.Structure):
     _fields_ = [
         ("CreateMutex", ctypes.c_void_p),
@@ -84,6 +90,7 @@ class _OsLockingLib(_p11.lib):
 
 _libraries: dict[str, _OsLockingLib] = {}
 _libraries_lock = threading.Lock()
+_shared: dict[HsmConfig, Hsm] = {}
 
 
 def _library(module: str) -> _OsLockingLib:
@@ -119,7 +126,10 @@ class Hsm:
         lib.initialize()
         try:
             self._token = lib.get_token(token_label=self.config.token_label)
-            self._login_session = self._token.open(rw=True, user_pin=self.config.user_pin)
+            try:
+                self._login_session = self._token.open(rw=True, user_pin=self.config.user_pin)
+            except p11e.UserAlreadyLoggedIn:  # another handle of this process logged in: share it
+                self._login_session = self._token.open(rw=True)
         except p11e.NoSuchToken as exc:
             raise HsmUnavailable(f"no token labelled {self.config.token_label!r}") from exc
         except p11e.PKCS11Error as exc:
@@ -159,7 +169,9 @@ class Hsm:
         """Run ``operation`` on this thread's session; re-initialise and retry once if the HSM went away."""
         try:
             return operation(self.session())
-        except RECOVERABLE as exc:
+        except p11e.PKCS11Error as exc:
+            if not _recoverable(exc):
+                raise
             log.warning("HSM operation failed (%s); re-initialising and retrying once", type(exc).__name__)
             generation = self._generation
             with self._lock:
@@ -167,7 +179,9 @@ class Hsm:
                     self._connect(fresh=True)
             try:
                 return operation(self.session())
-            except RECOVERABLE as exc2:
+            except p11e.PKCS11Error as exc2:
+                if not _recoverable(exc2):
+                    raise
                 raise HsmUnavailable(f"HSM operation failed: {type(exc2).__name__}") from exc2
 
     def private_key(self, session: pkcs11.Session, label: str) -> pkcs11.PrivateKey:
@@ -206,3 +220,12 @@ def rsa_mechanism(digest: str) -> Mechanism:
         return RSA_MECHANISMS[digest]
     except KeyError:
         raise SignerError(f"unsupported digest algorithm {digest!r}") from None
+
+
+def shared(config: HsmConfig) -> Hsm:
+    """Return this process's one :class:`Hsm` for ``config`` (a PKCS#11 login belongs to the whole process)."""
+    with _libraries_lock:
+        hsm = _shared.get(config)
+        if hsm is None:
+            hsm = _shared[config] = Hsm(config)
+        return hsm

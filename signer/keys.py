@@ -36,6 +36,10 @@ MAGIC = b"PRFK"
 VERSION = 1
 KDF_ARGON2ID = 1
 HEADER = struct.Struct(">4sBBIIB16s12s")
+# Bounds on what a header may ask of the KDF, so a damaged blob cannot stall a worker.
+MAX_MEMORY_KIB = 1024 * 1024
+MAX_TIME_COST = 64
+MAX_PARALLELISM = 16
 
 # Attributes python-pkcs11 adds by default that SoftHSM refuses on a private key.
 _NOT_FOR_PRIVATE_KEYS = {Attribute.ENCRYPT: DEFAULT, Attribute.VERIFY: DEFAULT, Attribute.WRAP: DEFAULT}
@@ -76,6 +80,8 @@ def open_sealed(blob: bytes, passphrase: str) -> bytes:
     magic, version, kdf_id, memory, time_cost, parallelism, salt, nonce = HEADER.unpack(header)
     if magic != MAGIC or version != VERSION or kdf_id != KDF_ARGON2ID:
         raise InvalidKeyBlob("unknown key blob format")
+    if not (8 <= memory <= MAX_MEMORY_KIB and 1 <= time_cost <= MAX_TIME_COST and 1 <= parallelism <= MAX_PARALLELISM):
+        raise InvalidKeyBlob("key blob asks for KDF parameters out of range")
     key = _derive(passphrase, salt, KdfParams(memory_kib=memory, time_cost=time_cost, parallelism=parallelism))
     try:
         return AESGCM(key).decrypt(nonce, blob[HEADER.size :], header)

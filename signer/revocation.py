@@ -129,6 +129,15 @@ def error_response(status: str) -> bytes:
     return ocsp.OCSPResponse({"response_status": status}).dump()
 
 
+def is_ocsp_request(der: bytes) -> bool:
+    """Return whether ``der`` parses as an OCSP request."""
+    try:
+        ocsp.OCSPRequest.load(der).native
+    except (ValueError, TypeError, KeyError):
+        return False
+    return True
+
+
 def ocsp_respond(
     hsm: Hsm,
     hierarchy: Hierarchy,

@@ -17,10 +17,15 @@ from .hsm import Hsm
 DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
 
 
-def _rejection(fail_info: str, text: str) -> tsp.TimeStampResp:
-    return tsp.TimeStampResp(
-        {"status": {"status": "rejection", "status_string": [text], "fail_info": tsp.PKIFailureInfo({fail_info})}}
-    )
+class TimeStampResp(core.Sequence):
+    """RFC 3161 TimeStampResp; asn1crypto's own makes the token mandatory, so rejections cannot be encoded."""
+
+    _fields = [("status", tsp.PKIStatusInfo), ("time_stamp_token", cms.ContentInfo, {"optional": True})]
+
+
+def _rejection(fail_info: str, text: str) -> TimeStampResp:
+    status = {"status": "rejection", "status_string": [text], "fail_info": tsp.PKIFailureInfo({fail_info})}
+    return TimeStampResp({"status": status})
 
 
 class TimeStampAuthority:
@@ -31,7 +36,7 @@ class TimeStampAuthority:
         self.hierarchy = hierarchy
         self.pki = pki
 
-    def respond(self, request: tsp.TimeStampReq, now: datetime | None = None) -> tsp.TimeStampResp:
+    def respond(self, request: tsp.TimeStampReq, now: datetime | None = None) -> TimeStampResp:
         """Answer a parsed time-stamp request with a granted token or a rejection."""
         imprint = request["message_imprint"]
         algorithm = imprint["hash_algorithm"]["algorithm"].native
@@ -84,7 +89,7 @@ class TimeStampAuthority:
         if request["cert_req"].native:
             signed_data["certificates"] = [tsa_cert, self.hierarchy.cert(ISSUING)]
         token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
-        return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+        return TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
 
     def respond_der(self, request_der: bytes) -> bytes:
         """Answer a DER time-stamp request with a DER response; a malformed request is rejected."""
@@ -103,6 +108,6 @@ class InProcessTimeStamper(TimeStamper):
         super().__init__(include_nonce=True)
         self.authority = authority
 
-    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> TimeStampResp:
         """Return the TSA's answer to ``req``."""
         return self.authority.respond(req)

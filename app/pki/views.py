@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import IntegrityError
 
 from signer import ca
-from signer.revocation import error_response
+from signer.revocation import error_response, is_ocsp_request
 
 from ..extensions import csrf, db
 from ..services import pki
@@ -67,15 +67,18 @@ def ocsp_post() -> Response:
 
 @bp.get("/ocsp/<path:encoded>", merge_slashes=False)
 def ocsp_get(encoded: str) -> Response:
-    """Answer an OCSP request sent by GET: base64 in the path, URL-encoded or not."""
+    """Answer an OCSP request sent by GET: base64 in the path, URL-encoded or not, maybe after a prefix."""
     text = unquote(encoded).strip("/")
-    # NSS puts the request after a path prefix: keep the last segment that decodes.
-    for candidate in (text, text.rsplit("/", 1)[-1]):
+    parts = text.split("/")
+    # Base64 may itself contain "/": try the whole path, then drop leading segments one by one.
+    for start in range(len(parts)):
+        candidate = "/".join(parts[start:])
         try:
             der = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
-        return _ocsp(der)
+        if is_ocsp_request(der):
+            return _ocsp(der)
     return _der(error_response("malformed_request"), "application/ocsp-response")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from signer import ca, keys, revocation
 from signer.config import DEFAULT_POLICY_OID, HsmConfig, KdfParams, PkiConfig
 from signer.errors import AlreadyInitialised
-from signer.hsm import Hsm
+from signer.hsm import Hsm, shared
 from signer.tsa import InProcessTimeStamper, TimeStampAuthority
 
 from .. import lifecycle
@@ -60,7 +60,7 @@ def init_app(app: Flask) -> None:
     """Attach a lazily connecting :class:`PkiContext` to the app (no HSM access here)."""
     config = app.config
     environment = (("SOFTHSM2_CONF", config["SOFTHSM2_CONF"]),) if config.get("SOFTHSM2_CONF") else ()
-    hsm = Hsm(
+    hsm = shared(
         HsmConfig(
             module=config["PKCS11_MODULE"],
             token_label=config["HSM_TOKEN_LABEL"],
@@ -139,6 +139,20 @@ def issue_subscriber_certificate(
     wrapped = keys.generate(ctx.hsm, passphrase, ctx.kdf, ctx.pki.subscriber_key_bits)
     cert = ca.issue_subscriber(ctx.hsm, ctx.pki, ctx.hierarchy(), wrapped.public_key, subject, email=email)
     return _record_certificate(cert, CertificateKind.SUBSCRIBER, actor, key_blob=wrapped.blob)
+
+
+def replace_certificate(old: Certificate, passphrase: str, actor: Actor) -> Certificate:
+    """Issue a new key and certificate for the same subject and revoke the old one as superseded.
+
+    This is what a passphrase reset does: the old key cannot be opened without its passphrase.
+    """
+    cert = x509.Certificate.load(old.der)
+    email = next((name.native for name in (cert.subject_alt_name_value or []) if name.name == "rfc822_name"), None)
+    subject = {key: value for key, value in cert.subject.native.items()}
+    new = issue_subscriber_certificate(subject, passphrase, actor, email=email)
+    if old.status == CertificateStatus.ISSUE:
+        revoke(old, "superseded", actor)
+    return new
 
 
 def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
