@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import MetaData
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -66,10 +67,20 @@ def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
         }
     )
     with app.app_context():
+        drop_everything()
         upgrade()
         pki.init_pki()
         db.session.commit()
     yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def drop_everything() -> None:
+    """Empty the database (a PostgreSQL test database outlives the session), Alembic's table included."""
+    metadata = MetaData()
+    metadata.reflect(db.engine)
+    metadata.drop_all(db.engine)
 
 
 @pytest.fixture()

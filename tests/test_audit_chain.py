@@ -14,13 +14,15 @@ from app.services.audit import Actor, record
 @pytest.fixture()
 def audit_app(app, tmp_path):
     """Return an app on a fresh database holding three audit events."""
-    fresh = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'audit.db'}"})
+    fresh = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'audit.db'}"})  # always SQLite
     with fresh.app_context():
         upgrade()
         for n in range(3):
             record(Actor("verifier-a", ip="10.0.0.1", agency_id=7), "account.approve", "account", n, reason=f"ok {n}")
         db.session.commit()
-    return fresh
+    yield fresh
+    with fresh.app_context():
+        db.engine.dispose()
 
 
 def verify(app) -> tuple[int, str]:
