@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
-from .settings import configure
 from .models import Certificate
 from .services import audit, pki
+from .settings import configure
 
 instance_cli = AppGroup("instance", help="Set up the instance folder.")
 pki_cli = AppGroup("pki", help="The CA hierarchy in the HSM.")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import functools
 import io
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import qrcode
+import uharfbuzz as hb
+from fontTools import ttLib
 from PIL import Image, UnidentifiedImageError
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import ResourceType
@@ -58,7 +59,9 @@ class StampStyle:
     name_size: float = 9.0
     text_size: float = 7.0
     statement_size: float = 6.0
-    min_scale: float = 0.4
+    min_scale: float = 0.5
+    max_scale: float = 1.5
+    nowrap_min_scale: float = 0.75
     line_spacing: float = 1.18
     padding: float = 4.0
     qr_share: float = 0.38
@@ -87,13 +90,65 @@ class Stamp:
     image: bytes | None = field(default=None, repr=False)
 
 
+# Tables HarfBuzz needs for shaping but the embedded subset does not; fontTools is slow to load them.
+_SHAPING_ONLY_TABLES = ("GPOS", "GSUB", "GDEF", "kern", "MATH", "JSTF", "BASE", "FFTM")
+
+
+@dataclass(frozen=True)
+class _FontData:
+    """A font's original bytes (for shaping) and a copy without shaping tables (for subsetting)."""
+
+    original: bytes
+    for_subset: bytes
+
+
 @functools.lru_cache(maxsize=8)
-def _font_bytes(path: str) -> bytes:
+def _font_data(path: str) -> _FontData:
     try:
         with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
+            original = handle.read()
+        font = ttLib.TTFont(io.BytesIO(original))
+        for tag in _SHAPING_ONLY_TABLES:
+            if tag in font:
+                del font[tag]
+        out = io.BytesIO()
+        font.save(out)
+    except (OSError, ttLib.TTLibError) as exc:
         raise AppearanceError(f"cannot read the stamp font {path}") from exc
+    return _FontData(original=original, for_subset=out.getvalue())
+
+
+class _GlyphAccumulator(GlyphAccumulator):
+    """A glyph accumulator working in the 1000-unit glyph space PDF requires.
+
+    pyHanko 0.38 writes ``/W`` widths and ``TJ`` adjustments in the font's own
+    units, which spreads the letters of fonts with 2048 units per em (DejaVu,
+    most TrueType fonts) far apart. Scaling HarfBuzz and the widths to 1000
+    units per em fixes both; fonts that already use 1000 are unchanged.
+    Shaping uses the full font; subsetting a copy without the shaping tables
+    (glyph ids are the same) is several times faster.
+    """
+
+    def __init__(self, writer: BasePdfFileWriter, data: _FontData):
+        super().__init__(writer=writer, font_handle=io.BytesIO(data.for_subset), font_size=10)
+        self._font_units = self.units_per_em
+        self.units_per_em = 1000
+        self.hb_font = hb.Font(hb.Face(data.original))
+        self.hb_font.scale = (1000, 1000)
+
+    def prepare_write(self) -> None:
+        """Embed the subset; an accumulator that shaped nothing embeds .notdef rather than failing."""
+        if not self._glyphs:
+            self._get_cid_and_width(0)
+        super().prepare_write()
+
+    def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
+        cached = self._glyphs.get(glyph_id)
+        if cached is not None:
+            return cached
+        cid, width = super()._get_cid_and_width(glyph_id)
+        self._glyphs[glyph_id] = result = cid, round(width * 1000 / self._font_units)
+        return result
 
 
 @dataclass(frozen=True)
@@ -104,29 +159,25 @@ class _FontFactory(FontEngineFactory):
 
     def create_font_engine(self, writer: BasePdfFileWriter, obj_stream=None) -> GlyphAccumulator:
         """Return a fresh accumulator for ``writer``."""
-        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(_font_bytes(self.path)), font_size=10)
+        return _GlyphAccumulator(writer, _font_data(self.path))
 
 
 def load_image(data: bytes) -> Image.Image:
     """Decode a PNG/JPEG image for embedding, bounded in size; raise :class:`AppearanceError` if it is unusable."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format not in ("PNG", "JPEG"):
-                raise AppearanceError(f"the stamp image must be PNG or JPEG, not {image.format}")
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise AppearanceError("the stamp image is too large")
-            image.load()
-    except AppearanceError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombWarning) as exc:
+        image = Image.open(io.BytesIO(data))
+        if image.format not in ("PNG", "JPEG"):
+            raise AppearanceError(f"the stamp image must be PNG or JPEG, not {image.format}")
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise AppearanceError("the stamp image is too large")
+        image.load()
+        if image.mode in ("P", "PA"):
+            image = image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
+        elif image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if "A" in image.mode else "RGB")
+        image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as exc:
         raise AppearanceError("the stamp image cannot be read as PNG or JPEG") from exc
-    if image.mode in ("P", "PA"):
-        image = image.convert("RGBA" if "transparency" in image.info or image.mode == "PA" else "RGB")
-    elif image.mode not in ("RGB", "RGBA", "L", "LA"):
-        image = image.convert("RGBA" if "A" in image.mode else "RGB")
-    image.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
     return image
 
 
@@ -202,23 +253,48 @@ def _ellipsize(line: _Line, width: float) -> _Line:
     return _Line(text + ELLIPSIS, line.font, line.size)
 
 
-def layout_lines(
-    paragraphs: list[tuple[str, _Font, float]], width: float, height: float, style: StampStyle
-) -> list[_Line]:
-    """Wrap the paragraphs to ``width``, shrinking them until they fit ``height``; truncate as a last resort."""
-    scale = 1.0
-    while True:
+@dataclass(frozen=True)
+class Paragraph:
+    """A piece of stamp text: its font and base size, and how much it should stay on one line (0: wrap freely)."""
+
+    text: str
+    font: _Font
+    size: float
+    keep: int = 0
+
+
+def _scales(style: StampStyle) -> list[float]:
+    steps = max(0, round((style.max_scale - style.min_scale) / 0.05))
+    return [round(style.max_scale - 0.05 * i, 4) for i in range(steps + 1)]
+
+
+def layout_lines(paragraphs: list[Paragraph], width: float, height: float, style: StampStyle) -> list[_Line]:
+    """Lay the paragraphs out at the largest scale that fits the box; truncate with an ellipsis as a last resort.
+
+    Preferred layouts keep paragraphs with a ``keep`` rank on one line, at a
+    scale no smaller than ``nowrap_min_scale``; the lowest ranks are given up
+    first (the name may wrap before the date does); failing all that,
+    everything wraps, down to ``min_scale``.
+    """
+
+    def attempt(scale: float) -> tuple[list[_Line], float]:
         lines = [
-            _Line(text, font, size * scale)
-            for source, font, size in paragraphs
-            for text in wrap(font, source, size * scale, width)
+            _Line(text, p.font, p.size * scale) for p in paragraphs for text in wrap(p.font, p.text, p.size * scale, width)
         ]
-        used = sum(line.size * style.line_spacing for line in lines)
-        if used <= height or scale <= style.min_scale:
-            break
-        scale = max(style.min_scale, scale - 0.05)
-    if used <= height:
-        return lines
+        return lines, sum(line.size * style.line_spacing for line in lines)
+
+    scales = _scales(style)
+    for rank in sorted({p.keep for p in paragraphs if p.keep}):
+        kept_whole = [p for p in paragraphs if p.keep >= rank]
+        for scale in (s for s in scales if s >= style.nowrap_min_scale):
+            if all(p.font.width(p.text, p.size * scale) <= width for p in kept_whole):
+                lines, used = attempt(scale)
+                if used <= height:
+                    return lines
+    for scale in scales:
+        lines, used = attempt(scale)
+        if used <= height:
+            return lines
     kept: list[_Line] = []
     used = 0.0
     for line in lines:
@@ -302,17 +378,17 @@ class ParafStamp(BaseStamp):
         if width < 4:
             return []
         regular = _Font(self.writer, look.font_path, "F1")
-        bold = _Font(self.writer, look.bold_font_path, "F2") if look.bold_font_path else regular
+        bold = _Font(self.writer, look.bold_font_path, "F2") if look.bold_font_path and stamp.name.strip() else regular
         date_line = look.display_time(self.moment)
         if look.date_label:
             date_line = f"{look.date_label}: {date_line}"
         paragraphs = [
-            (stamp.name, bold, look.name_size),
-            (stamp.position, regular, look.text_size),
-            (date_line, regular, look.text_size),
-            (look.statement, regular, look.statement_size),
+            Paragraph(stamp.name, bold, look.name_size, keep=1),
+            Paragraph(stamp.position, regular, look.text_size),
+            Paragraph(date_line, regular, look.text_size, keep=2),
+            Paragraph(look.statement, regular, look.statement_size),
         ]
-        lines = layout_lines([p for p in paragraphs if p[0].strip()], width, height, look)
+        lines = layout_lines([p for p in paragraphs if p.text.strip()], width, height, look)
         if not lines:
             return []
         for font in {id(f): f for f in (regular, bold)}.values():

@@ -11,7 +11,7 @@ from asn1crypto import x509
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from signer import ca, keys, revocation
+from signer import ca, keys, pdf, revocation
 from signer.config import DEFAULT_POLICY_OID, HsmConfig, KdfParams, PkiConfig
 from signer.errors import AlreadyInitialised
 from signer.hsm import Hsm, shared
@@ -227,3 +227,43 @@ def ocsp_response(request_der: bytes) -> bytes:
 def timestamp_response(request_der: bytes) -> bytes:
     """Answer an RFC 3161 time-stamp request (DER)."""
     return context().tsa().respond_der(request_der)
+
+
+def revocation_data(certificate: Certificate) -> pdf.RevocationData:
+    """Return the CRLs and OCSP responses that make a signature by ``certificate`` long-term verifiable."""
+    ctx = context()
+    hierarchy = ctx.hierarchy()
+    validity = timedelta(minutes=ctx.pki.ocsp_validity_minutes)
+    crls = []
+    for issuer in CRL_ISSUERS:
+        row = latest_crl(issuer)
+        crls.append((publish_crl(issuer) if crl_is_stale(row) else row).der)
+    ocsps = (
+        revocation.ocsp_response_for(ctx.hsm, hierarchy, certificate.der, cert_state(certificate.serial_int), validity),
+        revocation.ocsp_response_for(ctx.hsm, hierarchy, hierarchy.tsa, "good", validity),
+    )
+    return pdf.RevocationData(crls=tuple(crls), ocsps=ocsps)
+
+
+def sign_pdfs(certificate: Certificate, passphrase: str, documents: list[bytes], **options) -> list[bytes]:
+    """Unlock the subscriber key once and sign each PDF (PAdES B-LT unless ``level`` says otherwise).
+
+    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
+    :raises signer.errors.PdfError: a document cannot be signed.
+    """
+    ctx = context()
+    hierarchy = ctx.hierarchy()
+    data = revocation_data(certificate)
+    with keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
+        return [
+            pdf.sign_pdf(
+                document,
+                key,
+                certificate.der,
+                (hierarchy.issuing, hierarchy.root),
+                timestamper=ctx.timestamper(),
+                revocation=data,
+                **options,
+            )
+            for document in documents
+        ]

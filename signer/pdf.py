@@ -1,0 +1,361 @@
+"""PAdES signing of PDFs with a key that signs raw data; time stamps and revocation data come in-process.
+
+Nothing here touches the network: the caller passes a pyHanko ``TimeStamper``
+(Paraf's ``InProcessTimeStamper``) and the CRLs/OCSP responses to embed, and
+the validation context used while signing never fetches. Certificates are
+passed as DER and parsed inside each call, because asn1crypto objects must not
+be shared between threads.
+
+Give every call its own ``TimeStamper``: pyHanko caches parsed responses and
+certificates on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, TypeVar
+
+from asn1crypto import x509
+from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, append_signature_field, enumerate_sig_fields
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from .errors import PdfError, SignerError, SigningFailed
+from .stamp import DEFAULT_STAMP_STYLE, Stamp, StampStyle, stamp_style
+
+T = TypeVar("T")
+# What pyHanko's reader lets through from a malformed file besides its own PdfError.
+DAMAGE = (zlib.error, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError)
+Box = tuple[float, float, float, float]
+DIGESTS = ("sha256", "sha384", "sha512")
+
+
+class _DropNoFetchWarning(logging.Filter):
+    """Hide pyHanko's warning that fetching is off: Paraf always supplies the revocation data itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return False for the 'fetching is not allowed' warning."""
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_DropNoFetchWarning())
+
+
+class RawSigner(Protocol):
+    """Anything that signs bytes with RSA PKCS#1 v1.5 over their hash (``keys.UnlockedKey`` does)."""
+
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
+        """Sign ``data``."""
+        ...
+
+
+class PadesLevel(str, Enum):
+    """PAdES baseline levels (ETSI EN 319 142-1)."""
+
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def rank(self) -> int:
+        """Return 0 for B-B up to 3 for B-LTA."""
+        return list(PadesLevel).index(self)
+
+
+@dataclass(frozen=True)
+class RevocationData:
+    """CRLs and OCSP responses (DER) to validate with and to embed; nothing is ever fetched."""
+
+    crls: tuple[bytes, ...] = ()
+    ocsps: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignatureField:
+    """An empty signature field to create: name, page index (0-based, negative from the end) and box."""
+
+    name: str
+    page: int
+    box: Box
+
+
+class KeySigner(Signer):
+    """A pyHanko signer that delegates the private-key operation to a :class:`RawSigner`."""
+
+    def __init__(self, key: RawSigner, cert: bytes, chain: Sequence[bytes]):
+        signing_cert = x509.Certificate.load(cert)
+        if signing_cert.public_key.algorithm != "rsa":
+            raise SignerError("only RSA signing certificates are supported")
+        super().__init__(
+            signing_cert=signing_cert,
+            cert_registry=SimpleCertificateStore.from_certs([x509.Certificate.load(der) for der in chain]),
+            embed_roots=True,
+        )
+        self._key = key
+        self._signature_size = (signing_cert.public_key.bit_size + 7) // 8
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        """Return the RSA PKCS#1 v1.5 signature of ``data`` (zeros of the right length for a dry run)."""
+        if digest_algorithm not in DIGESTS:
+            raise SignerError(f"unsupported digest algorithm {digest_algorithm!r}")
+        if dry_run:
+            return bytes(self._signature_size)
+        return self._key.sign(data, digest_algorithm)
+
+
+def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion from sync code, also when this thread already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop_running = False
+    else:
+        loop_running = True
+    if not loop_running:
+        return asyncio.run(make())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
+    """Open PDF bytes for an incremental update; raise :class:`PdfError` if they are not a usable PDF."""
+    if not isinstance(pdf, (bytes, bytearray, memoryview)):
+        raise TypeError("pdf must be bytes")
+    head = bytes(pdf[:1024])
+    if b"%PDF-" not in head:
+        raise PdfError("the file is not a PDF (no %PDF- header)")
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=True)
+        if writer.prev.encrypted:
+            raise PdfError("the PDF is encrypted or password-protected; remove the protection and upload it again")
+        writer.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
+    except PdfError:
+        raise
+    except misc.PdfError as exc:
+        raise PdfError(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
+    except DAMAGE as exc:
+        raise PdfError("the PDF is damaged and cannot be read") from exc
+    return writer
+
+
+def page_count(writer: IncrementalPdfFileWriter) -> int:
+    """Return the number of pages of the document being updated."""
+    return int(writer.root["/Pages"]["/Count"])
+
+
+def _check_placement(writer: IncrementalPdfFileWriter, page: int, box: Box) -> None:
+    count = page_count(writer)
+    if not -count <= page < count:
+        raise PdfError(f"page {page} does not exist; the PDF has {count} page(s)")
+    x1, y1, x2, y2 = box
+    if x2 <= x1 or y2 <= y1:
+        raise ValueError(f"box {box} must be (x1, y1, x2, y2) with x1 < x2 and y1 < y2")
+
+
+def signature_fields(writer: IncrementalPdfFileWriter) -> dict[str, bool]:
+    """Return the document's signature fields by name, with whether each is already signed."""
+    try:
+        return {name: value is not None for name, value, _ref in enumerate_sig_fields(writer)}
+    except misc.PdfError as exc:
+        raise PdfError(f"the PDF form is damaged: {exc.msg}") from exc
+
+
+def add_signature_fields(pdf_bytes: bytes, fields: Sequence[SignatureField | tuple[str, int, Box]]) -> bytes:
+    """Append empty visible signature fields in one incremental update and return the new PDF."""
+    writer = open_pdf(pdf_bytes)
+    existing = signature_fields(writer)
+    for item in fields:
+        spec = item if isinstance(item, SignatureField) else SignatureField(*item)
+        if spec.name in existing:
+            raise PdfError(f"the PDF already has a signature field named {spec.name!r}")
+        _check_placement(writer, spec.page, spec.box)
+        try:
+            append_signature_field(
+                writer, SigFieldSpec(sig_field_name=spec.name, on_page=spec.page, box=tuple(spec.box))
+            )
+        except misc.PdfError as exc:
+            raise PdfError(f"cannot add signature field {spec.name!r}: {exc.msg}") from exc
+        existing[spec.name] = False
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _split_chain(chain: Sequence[bytes]) -> tuple[list[x509.Certificate], list[x509.Certificate]]:
+    """Parse DER certificates into self-signed roots (to trust) and the others."""
+    roots, others = [], []
+    for der in chain:
+        cert = x509.Certificate.load(der)
+        (roots if cert.self_signed != "no" else others).append(cert)
+    if not roots:
+        raise ValueError("the chain must end in a self-signed root certificate")
+    return roots, others
+
+
+def validation_context(chain: Sequence[bytes], revocation: RevocationData, require_revocation: bool) -> ValidationContext:
+    """Build a never-fetching validation context trusting the root(s) in ``chain``."""
+    roots, others = _split_chain(chain)
+    return ValidationContext(
+        trust_roots=roots,
+        other_certs=others,
+        crls=list(revocation.crls),
+        ocsps=list(revocation.ocsps),
+        allow_fetching=False,
+        revocation_mode="hard-fail" if require_revocation else "soft-fail",
+    )
+
+
+def _common_name(cert: bytes) -> str:
+    subject = x509.Certificate.load(cert).subject.native
+    return subject.get("common_name") or subject.get("organization_name") or ""
+
+
+def _new_field_name(existing: dict[str, bool]) -> str:
+    number = len(existing) + 1
+    while f"Signature{number}" in existing:
+        number += 1
+    return f"Signature{number}"
+
+
+async def async_sign_pdf(
+    pdf: bytes,
+    key: RawSigner,
+    cert: bytes,
+    chain: Sequence[bytes],
+    *,
+    level: PadesLevel | str = PadesLevel.B_LT,
+    timestamper: TimeStamper | None = None,
+    revocation: RevocationData = RevocationData(),
+    field: str | None = None,
+    page: int = 0,
+    box: Box | None = None,
+    stamp: Stamp | None = None,
+    style: StampStyle = DEFAULT_STAMP_STYLE,
+    reason: str | None = None,
+    location: str | None = None,
+    contact_info: str | None = None,
+) -> bytes:
+    """Sign a PDF as an incremental update; see :func:`sign_pdf`."""
+    level = PadesLevel(level)
+    if level.rank >= PadesLevel.B_T.rank and timestamper is None:
+        raise ValueError(f"PAdES {level.value} needs a time stamper")
+    writer = open_pdf(pdf)
+    existing = signature_fields(writer)
+    new_field = None
+    if field is not None and field in existing:
+        if existing[field]:
+            raise PdfError(f"the signature field {field!r} is already signed")
+        if box is not None:
+            raise ValueError(f"the field {field!r} already exists; its own box is used, do not pass one")
+    else:
+        field = field or _new_field_name(existing)
+        if box is not None:
+            _check_placement(writer, page, box)
+        elif stamp is not None:
+            raise ValueError("a visible stamp needs a box or an existing visible signature field")
+        new_field = SigFieldSpec(sig_field_name=field, on_page=page, box=tuple(box) if box else None)
+
+    context = validation_context(chain, revocation, require_revocation=level.rank >= PadesLevel.B_LT.rank)
+    meta = PdfSignatureMetadata(
+        field_name=field,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        embed_validation_info=level.rank >= PadesLevel.B_LT.rank,
+        use_pades_lta=level is PadesLevel.B_LTA,
+        validation_context=context,
+        reason=reason,
+        location=location,
+        contact_info=contact_info,
+    )
+    pdf_signer = PdfSigner(
+        meta,
+        KeySigner(key, cert, chain),
+        timestamper=timestamper if level.rank >= PadesLevel.B_T.rank else None,
+        stamp_style=stamp_style(stamp or Stamp(name=_common_name(cert)), style),
+        new_field_spec=new_field,
+    )
+    out = io.BytesIO()
+    try:
+        await pdf_signer.async_sign_pdf(writer, output=out)
+    except (PathBuildingError, PathValidationError, ValidationError) as exc:
+        raise SigningFailed(f"the certificate does not validate: {exc}") from exc
+    except TimestampRequestError as exc:
+        raise SigningFailed(f"time-stamping failed: {exc}") from exc
+    except SigningError as exc:
+        cause = exc.__cause__
+        detail = f": {cause}" if cause is not None else ""
+        raise SigningFailed(f"{exc}{detail}") from exc
+    except misc.PdfError as exc:
+        raise PdfError(f"the PDF cannot be signed: {exc.msg}") from exc
+    except (zlib.error, KeyError, IndexError) as exc:
+        raise PdfError("the PDF is damaged and cannot be signed") from exc
+    finally:
+        await context.aclose()
+    return out.getvalue()
+
+
+def sign_pdf(
+    pdf: bytes,
+    key: RawSigner,
+    cert: bytes,
+    chain: Sequence[bytes],
+    *,
+    level: PadesLevel | str = PadesLevel.B_LT,
+    timestamper: TimeStamper | None = None,
+    revocation: RevocationData = RevocationData(),
+    field: str | None = None,
+    page: int = 0,
+    box: Box | None = None,
+    stamp: Stamp | None = None,
+    style: StampStyle = DEFAULT_STAMP_STYLE,
+    reason: str | None = None,
+    location: str | None = None,
+    contact_info: str | None = None,
+) -> bytes:
+    """Sign a PDF (PAdES, incremental update) and return the signed bytes.
+
+    ``cert`` is the signer's certificate and ``chain`` the CA certificates up
+    to and including the self-signed root (all DER). B-T and above need
+    ``timestamper``; B-LT and B-LTA need ``revocation`` to cover every
+    certificate of the signer's and the TSA's chains (a root CRL, and the
+    issuing CA's CRL or OCSP responses), which are embedded in the DSS.
+
+    ``field`` names an existing empty field to sign into, or the field to
+    create (a name is generated if omitted). A new field is visible when
+    ``box`` (x1, y1, x2, y2 in PDF points on page index ``page``) is given;
+    the appearance shows ``stamp`` (default: the certificate's common name).
+    """
+    return run_sync(
+        lambda: async_sign_pdf(
+            pdf,
+            key,
+            cert,
+            chain,
+            level=level,
+            timestamper=timestamper,
+            revocation=revocation,
+            field=field,
+            page=page,
+            box=box,
+            stamp=stamp,
+            style=style,
+            reason=reason,
+            location=location,
+            contact_info=contact_info,
+        )
+    )

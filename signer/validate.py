@@ -1,0 +1,311 @@
+"""Validate the signatures of a PDF offline: integrity, trust, revocation, later changes, time stamps, PAdES level.
+
+Trust is anchored in the given root only. Revocation data is what the caller
+passes plus what the document's DSS holds; nothing is fetched. Each call
+parses its own certificates (asn1crypto objects are not thread-safe).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import x509
+from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import (
+    DocumentSecurityStore,
+    EmbeddedPdfSignature,
+    SignatureCoverageLevel,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.errors import NoDSSFoundError, SignatureValidationError
+from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignatureStatus
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import RevokedError, ValidationError
+
+from .errors import PdfError
+from .pdf import DAMAGE, run_sync
+
+PADES_SUBFILTER = "/ETSI.CAdES.detached"
+MODIFICATION_NAMES = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "lta_updates",
+    ModificationLevel.FORM_FILLING: "form_filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other",
+}
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    """The validation result of one signature of a PDF."""
+
+    field_name: str
+    signer_name: str | None
+    signer_serial: int | None
+    signing_time: datetime | None
+    """The time-stamp time if a valid time stamp is present, else the time the signer claims."""
+    intact: bool
+    """The signed bytes are unchanged."""
+    valid: bool
+    """The cryptographic signature verifies with the signer's certificate."""
+    trusted: bool
+    """The certificate chains to the trusted root, is within validity and is not known to be revoked."""
+    problem: str | None
+    """Why the certificate is not trusted, as an ETSI EN 319 102-1 sub-indication name (``TRY_LATER`` means
+    the revocation data is out of date, ``REVOKED_NO_POE`` revoked, ``OUT_OF_BOUNDS_NO_POE`` expired...)."""
+    revocation: str
+    """``good``, ``revoked`` or ``unknown`` (no usable CRL/OCSP data)."""
+    revocation_checked: bool
+    revoked_at: datetime | None
+    covers_whole_file: bool
+    modification_level: str | None
+    """``none``, ``lta_updates``, ``form_filling``, ``annotations`` or ``other``; None if it could not be analysed."""
+    modified: bool
+    """The document changed after this signature in a way the signature does not allow."""
+    timestamp_present: bool
+    timestamp_valid: bool
+    timestamp_time: datetime | None
+    pades_level: str | None
+    """``B-B``, ``B-T``, ``B-LT`` or ``B-LTA``; None for non-PAdES signatures."""
+    ok: bool
+    summary: str
+
+
+def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
+    return [x509.Certificate.load(der) for der in ders]
+
+
+def open_reader(pdf: bytes) -> PdfFileReader:
+    """Open PDF bytes for reading; raise :class:`PdfError` if they are not a usable PDF."""
+    if b"%PDF-" not in bytes(pdf[:1024]):
+        raise PdfError("the file is not a PDF (no %PDF- header)")
+    try:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
+        if reader.encrypted:
+            raise PdfError("the PDF is encrypted or password-protected")
+        reader.root["/Pages"]["/Count"]
+    except PdfError:
+        raise
+    except misc.PdfError as exc:
+        raise PdfError(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
+    except DAMAGE as exc:
+        raise PdfError("the PDF is damaged and cannot be read") from exc
+    return reader
+
+
+@dataclass(frozen=True)
+class _Dss:
+    """The document security store: its certificates and revocation data, and the revision that last changed it."""
+
+    certs: list[x509.Certificate]
+    crls: list
+    ocsps: list
+    revision: int = -1
+
+    def covers(self, signed_revision: int) -> bool:
+        """Return whether revocation data was stored in or after ``signed_revision``."""
+        return bool(self.crls or self.ocsps) and self.revision >= signed_revision
+
+
+def _read_dss(reader: PdfFileReader) -> _Dss:
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except NoDSSFoundError:
+        return _Dss([], [], [])
+    context = dss.as_validation_context({"trust_roots": [], "allow_fetching": False})
+    holder = reader.root.raw_get("/DSS")
+    if not isinstance(holder, generic.IndirectObject):
+        holder = reader.trailer.raw_get("/Root")
+    revision = reader.xrefs.get_last_change(holder.reference)
+    return _Dss(list(dss.load_certs()), list(context.crls), list(context.ocsps), revision)
+
+
+class _Contexts:
+    """Fresh validation contexts over the same trust anchor and revocation data."""
+
+    def __init__(self, root: bytes, other_certs: Sequence[bytes], crls: Sequence[bytes], ocsps: Sequence[bytes], dss: _Dss):
+        self.root = root
+        self.other_certs = list(other_certs)
+        self.crls = [*crls, *(c.dump() for c in dss.crls)]
+        self.ocsps = [*ocsps, *(o.dump() for o in dss.ocsps)]
+        self.dss_certs = [c.dump() for c in dss.certs]
+
+    def make(self, mode: str) -> ValidationContext:
+        """Return a context with revocation mode ``soft-fail`` or ``hard-fail``."""
+        return ValidationContext(
+            trust_roots=[x509.Certificate.load(self.root)],
+            other_certs=_load_certs([*self.other_certs, *self.dss_certs]),
+            crls=self.crls,
+            ocsps=self.ocsps,
+            allow_fetching=False,
+            revocation_mode=mode,
+        )
+
+
+async def _revocation_known(contexts: _Contexts, status: PdfSignatureStatus, embedded: list[x509.Certificate]) -> bool:
+    """Return whether usable revocation data covers every certificate of the signer's path."""
+    context = contexts.make("hard-fail")
+    try:
+        validator = CertificateValidator(
+            status.signing_cert,
+            intermediate_certs=embedded,
+            validation_context=context,
+        )
+        await validator.async_validate_usage(set())
+        return True
+    except RevokedError:
+        return True
+    except ValidationError:
+        return False
+    finally:
+        await context.aclose()
+
+
+def _modification(status: PdfSignatureStatus | DocumentTimestampStatus) -> tuple[bool, str | None, bool]:
+    """Return (covers whole file, modification level name, disallowed changes)."""
+    whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+    level = status.modification_level
+    name = MODIFICATION_NAMES.get(level) if level is not None else None
+    modified = not whole and not status.docmdp_ok
+    return whole, name, modified
+
+
+def _pades_level(
+    sig: EmbeddedPdfSignature, timestamp_present: bool, dss: _Dss, doc_timestamps: list[tuple[int, bool]]
+) -> str | None:
+    if sig.sig_object.get("/SubFilter") != PADES_SUBFILTER:
+        return None
+    if not timestamp_present:
+        return "B-B"
+    if not dss.covers(sig.signed_revision):
+        return "B-T"
+    later = [ok for revision, ok in doc_timestamps if revision > sig.signed_revision]
+    return "B-LTA" if any(later) else "B-LT"
+
+
+def _summary(report: dict) -> str:
+    if not (report["intact"] and report["valid"]):
+        return "Tanda tangan rusak: dokumen atau tanda tangan telah diubah."
+    parts = []
+    if report["trusted"]:
+        parts.append("Tanda tangan sah dan sertifikat tepercaya")
+    elif report["revocation"] == "revoked":
+        parts.append("Sertifikat penanda tangan telah dicabut")
+    elif report["problem"] == "TRY_LATER":
+        parts.append("Tanda tangan utuh tetapi data pencabutan sertifikat sudah kedaluwarsa")
+    else:
+        parts.append("Tanda tangan utuh tetapi sertifikat tidak tepercaya")
+    if report["revocation"] == "unknown" and report["trusted"]:
+        parts.append("status pencabutan tidak dapat diperiksa")
+    if report["modified"]:
+        parts.append("dokumen diubah setelah ditandatangani")
+    elif report["modification_level"] in ("form_filling", "annotations"):
+        parts.append("ada perubahan yang diizinkan setelah penandatanganan")
+    if report["timestamp_present"] and not report["timestamp_valid"]:
+        parts.append("cap waktu tidak sah")
+    if report["pades_level"]:
+        parts.append(f"PAdES {report['pades_level']}")
+    return "; ".join(parts) + "."
+
+
+async def _validate_signature(
+    sig: EmbeddedPdfSignature, contexts: _Contexts, dss: _Dss, doc_timestamps: list[tuple[int, bool]]
+) -> SignatureReport:
+    context = contexts.make("soft-fail")
+    try:
+        status: PdfSignatureStatus = await async_validate_pdf_signature(sig, signer_validation_context=context)
+    finally:
+        await context.aclose()
+    embedded = sig.other_embedded_certs
+    if status.revocation_details is not None:
+        revocation, checked = "revoked", True
+    elif status.trusted and await _revocation_known(contexts, status, embedded):
+        revocation, checked = "good", True
+    else:
+        revocation, checked = "unknown", False
+    ts = status.timestamp_validity
+    timestamp_valid = bool(ts and ts.intact and ts.valid and ts.trusted)
+    whole, level_name, modified = _modification(status)
+    subject = status.signing_cert.subject.native
+    report = dict(
+        field_name=sig.field_name,
+        signer_name=subject.get("common_name") or subject.get("organization_name"),
+        signer_serial=status.signing_cert.serial_number,
+        signing_time=ts.timestamp if timestamp_valid else status.signer_reported_dt,
+        intact=status.intact,
+        valid=status.valid,
+        trusted=status.trusted,
+        problem=status.trust_problem_indic.name if status.trust_problem_indic is not None else None,
+        revocation=revocation,
+        revocation_checked=checked,
+        revoked_at=status.revocation_details.revocation_date if status.revocation_details else None,
+        covers_whole_file=whole,
+        modification_level=level_name,
+        modified=modified,
+        timestamp_present=ts is not None,
+        timestamp_valid=timestamp_valid,
+        timestamp_time=ts.timestamp if ts is not None else None,
+        pades_level=_pades_level(sig, ts is not None, dss, doc_timestamps),
+    )
+    report["ok"] = bool(
+        status.intact and status.valid and status.trusted and not modified and (ts is None or timestamp_valid)
+    )
+    report["summary"] = _summary(report)
+    return SignatureReport(**report)
+
+
+async def _doc_timestamp_ok(sig: EmbeddedPdfSignature, contexts: _Contexts) -> bool:
+    context = contexts.make("soft-fail")
+    try:
+        status = await async_validate_pdf_timestamp(sig, validation_context=context)
+    finally:
+        await context.aclose()
+    return bool(status.intact and status.valid and status.trusted)
+
+
+async def async_validate_pdf(
+    pdf_bytes: bytes,
+    root_der: bytes,
+    other_certs: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
+    ocsps: Sequence[bytes] = (),
+) -> list[SignatureReport]:
+    """Validate every signature of a PDF; see :func:`validate_pdf`."""
+    reader = open_reader(pdf_bytes)
+    try:
+        dss = _read_dss(reader)
+        contexts = _Contexts(root_der, other_certs, crls, ocsps, dss)
+        doc_timestamps = [
+            (ts.signed_revision, await _doc_timestamp_ok(ts, contexts)) for ts in reader.embedded_timestamp_signatures
+        ]
+        return [await _validate_signature(sig, contexts, dss, doc_timestamps) for sig in reader.embedded_regular_signatures]
+    except misc.PdfError as exc:
+        raise PdfError(f"the PDF signatures cannot be read: {exc.msg}") from exc
+    except SignatureValidationError as exc:
+        raise PdfError(f"a PDF signature is malformed: {exc.failure_message}") from exc
+    except (zlib.error, ValueError, KeyError, IndexError) as exc:  # damaged objects; asn1crypto's parse errors
+        raise PdfError("the PDF is damaged or a signature in it cannot be decoded") from exc
+
+
+def validate_pdf(
+    pdf_bytes: bytes,
+    root_der: bytes,
+    other_certs: Sequence[bytes] = (),
+    crls: Sequence[bytes] = (),
+    ocsps: Sequence[bytes] = (),
+) -> list[SignatureReport]:
+    """Validate every signature of a PDF against ``root_der``, offline; return one report per signature.
+
+    ``other_certs`` are intermediate certificates (DER); ``crls`` and
+    ``ocsps`` are current revocation data (DER), used together with what the
+    document's DSS holds. Document time stamps (B-LTA) are not reported on
+    their own; they raise the level of the signatures they follow.
+    """
+    return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, other_certs, crls, ocsps))

@@ -1,0 +1,92 @@
+"""Signed PDFs checked by poppler's pdfsig (NSS) against the live OCSP responder, and by pyHanko."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from app.services import pki
+from signer.stamp import Stamp
+from signer.validate import validate_pdf
+from tests.conftest import PASSPHRASE
+from tests.pdfs import make_pdf
+
+
+@pytest.fixture()
+def nss_db(app_ctx, tmp_path: Path) -> str:
+    """Return an NSS database (``sql:DIR``) that trusts Paraf's root CA."""
+    folder = tmp_path / "nss"
+    folder.mkdir()
+    (tmp_path / "root.der").write_bytes(pki.context().hierarchy().root)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{folder}", "-n", "Paraf Root CA", "-t", "CT,C,C", "-i", str(tmp_path / "root.der")],
+        check=True,
+        capture_output=True,
+    )
+    return f"sql:{folder}"
+
+
+def pdfsig(nss: str, path: Path) -> str:
+    """Run pdfsig and return what it prints."""
+    result = subprocess.run(["pdfsig", "-nssdir", nss, str(path)], capture_output=True, text=True, timeout=60)
+    return result.stdout + result.stderr
+
+
+def validate(data: bytes):
+    """Validate with pyHanko, trusting Paraf's root, with current revocation data of both CAs."""
+    hierarchy = pki.context().hierarchy()
+    crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
+
+
+def test_pdfsig_accepts_a_b_lt_signature_as_valid_and_trusted(live_server, nss_db, issue_certificate, tmp_path):
+    certificate = issue_certificate("Bambang Pamungkas")
+    [signed] = pki.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], reason="Menyetujui", location="Jakarta")
+    db.session.commit()
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed)
+
+    out = pdfsig(nss_db, path)
+    assert "Signature is Valid." in out, out
+    assert "Certificate is Trusted." in out, out
+    assert "Signer Certificate Common Name: Bambang Pamungkas" in out, out
+
+    [report] = validate(signed)
+    assert report.intact and report.valid and report.trusted, report.summary
+    assert report.pades_level == "B-LT" and report.timestamp_valid and not report.modified
+
+
+def test_second_signature_keeps_the_first_valid(live_server, nss_db, issue_certificate, tmp_path):
+    first, second = issue_certificate("Kartini Wulandari"), issue_certificate("Ahmad Dahlan")
+    [once] = pki.sign_pdfs(first, PASSPHRASE, [make_pdf()], page=0, box=(40, 60, 300, 140), stamp=Stamp(name="Kartini Wulandari", position="Kepala Bagian Umum"))
+    [twice] = pki.sign_pdfs(second, PASSPHRASE, [once], page=0, box=(310, 60, 570, 140), stamp=Stamp(name="Ahmad Dahlan", position="Sekretaris Daerah"))
+    db.session.commit()
+    path = tmp_path / "twice.pdf"
+    path.write_bytes(twice)
+
+    out = pdfsig(nss_db, path)
+    assert out.count("Signature is Valid.") == 2, out
+    assert out.count("Certificate is Trusted.") == 2, out
+
+    reports = validate(twice)
+    assert [r.signer_name for r in reports] == ["Kartini Wulandari", "Ahmad Dahlan"]
+    assert all(r.intact and r.valid and r.trusted for r in reports), [r.summary for r in reports]
+    assert not reports[0].modified  # the later revision only added a signature and its validation data
+
+
+def test_pdfsig_reports_a_revoked_signer(live_server, nss_db, issue_certificate, tmp_path):
+    from app.services.audit import Actor
+
+    certificate = issue_certificate("Rudi Hartono")
+    [signed] = pki.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], level="B-B")
+    pki.revoke(certificate, "key_compromise", Actor("test"))
+    db.session.commit()
+    path = tmp_path / "revoked.pdf"
+    path.write_bytes(signed)
+    out = pdfsig(nss_db, path)
+    assert "Signature is Valid." in out  # the bytes are intact ...
+    assert "Certificate has been Revoked." in out, out  # ... but NSS asked the live OCSP responder
