@@ -25,6 +25,7 @@ from typing import Protocol, TypeVar
 from asn1crypto import x509
 from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, append_signature_field, enumerate_sig_fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
@@ -132,25 +133,29 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
-def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
-    """Open PDF bytes for an incremental update; raise :class:`PdfError` if they are not a usable PDF."""
+def open_reader(pdf: bytes, strict: bool = False) -> PdfFileReader:
+    """Parse PDF bytes; raise :class:`PdfError` if they are not a usable, unencrypted PDF."""
     if not isinstance(pdf, (bytes, bytearray, memoryview)):
         raise TypeError("pdf must be bytes")
-    head = bytes(pdf[:1024])
-    if b"%PDF-" not in head:
+    if b"%PDF-" not in bytes(pdf[:1024]):
         raise PdfError("the file is not a PDF (no %PDF- header)")
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(bytes(pdf)), strict=True)
-        if writer.prev.encrypted:
+        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=strict)
+        if reader.encrypted:
             raise PdfError("the PDF is encrypted or password-protected; remove the protection and upload it again")
-        writer.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
+        reader.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
     except PdfError:
         raise
     except misc.PdfError as exc:
         raise PdfError(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
     except DAMAGE as exc:
         raise PdfError("the PDF is damaged and cannot be read") from exc
-    return writer
+    return reader
+
+
+def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
+    """Open PDF bytes for an incremental update; raise :class:`PdfError` if they are not a usable PDF."""
+    return IncrementalPdfFileWriter.from_reader(open_reader(pdf, strict=True))
 
 
 def page_count(writer: IncrementalPdfFileWriter) -> int:
@@ -309,24 +314,7 @@ async def async_sign_pdf(
     return out.getvalue()
 
 
-def sign_pdf(
-    pdf: bytes,
-    key: RawSigner,
-    cert: bytes,
-    chain: Sequence[bytes],
-    *,
-    level: PadesLevel | str = PadesLevel.B_LT,
-    timestamper: TimeStamper | None = None,
-    revocation: RevocationData = RevocationData(),
-    field: str | None = None,
-    page: int = 0,
-    box: Box | None = None,
-    stamp: Stamp | None = None,
-    style: StampStyle = DEFAULT_STAMP_STYLE,
-    reason: str | None = None,
-    location: str | None = None,
-    contact_info: str | None = None,
-) -> bytes:
+def sign_pdf(pdf: bytes, key: RawSigner, cert: bytes, chain: Sequence[bytes], **options) -> bytes:
     """Sign a PDF (PAdES, incremental update) and return the signed bytes.
 
     ``cert`` is the signer's certificate and ``chain`` the CA certificates up
@@ -340,22 +328,4 @@ def sign_pdf(
     ``box`` (x1, y1, x2, y2 in PDF points on page index ``page``) is given;
     the appearance shows ``stamp`` (default: the certificate's common name).
     """
-    return run_sync(
-        lambda: async_sign_pdf(
-            pdf,
-            key,
-            cert,
-            chain,
-            level=level,
-            timestamper=timestamper,
-            revocation=revocation,
-            field=field,
-            page=page,
-            box=box,
-            stamp=stamp,
-            style=style,
-            reason=reason,
-            location=location,
-            contact_info=contact_info,
-        )
-    )
+    return run_sync(lambda: async_sign_pdf(pdf, key, cert, chain, **options))

@@ -7,7 +7,6 @@ parses its own certificates (asn1crypto objects are not thread-safe).
 
 from __future__ import annotations
 
-import io
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import RevokedError, ValidationError
 
 from .errors import PdfError
-from .pdf import DAMAGE, run_sync
+from .pdf import open_reader, run_sync
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 MODIFICATION_NAMES = {
@@ -80,24 +79,6 @@ class SignatureReport:
 
 def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
     return [x509.Certificate.load(der) for der in ders]
-
-
-def open_reader(pdf: bytes) -> PdfFileReader:
-    """Open PDF bytes for reading; raise :class:`PdfError` if they are not a usable PDF."""
-    if b"%PDF-" not in bytes(pdf[:1024]):
-        raise PdfError("the file is not a PDF (no %PDF- header)")
-    try:
-        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=False)
-        if reader.encrypted:
-            raise PdfError("the PDF is encrypted or password-protected")
-        reader.root["/Pages"]["/Count"]
-    except PdfError:
-        raise
-    except misc.PdfError as exc:
-        raise PdfError(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
-    except DAMAGE as exc:
-        raise PdfError("the PDF is damaged and cannot be read") from exc
-    return reader
 
 
 @dataclass(frozen=True)
@@ -294,13 +275,7 @@ async def async_validate_pdf(
         raise PdfError("the PDF is damaged or a signature in it cannot be decoded") from exc
 
 
-def validate_pdf(
-    pdf_bytes: bytes,
-    root_der: bytes,
-    other_certs: Sequence[bytes] = (),
-    crls: Sequence[bytes] = (),
-    ocsps: Sequence[bytes] = (),
-) -> list[SignatureReport]:
+def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[SignatureReport]:
     """Validate every signature of a PDF against ``root_der``, offline; return one report per signature.
 
     ``other_certs`` are intermediate certificates (DER); ``crls`` and
@@ -308,4 +283,4 @@ def validate_pdf(
     document's DSS holds. Document time stamps (B-LTA) are not reported on
     their own; they raise the level of the signatures they follow.
     """
-    return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, other_certs, crls, ocsps))
+    return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, *args, **kwargs))
