@@ -9,6 +9,18 @@ if TYPE_CHECKING:
     from .services.audit import Actor
 
 
+class AccountStatus(enum.StrEnum):
+    """Status of an account, as the national service names them."""
+
+    NOT_REGISTERED = "NOT_REGISTERED"
+    REGISTERED = "REGISTERED"
+    ACTIVATED = "ACTIVATED"
+    VERIFIED = "VERIFIED"
+    REJECTED = "REJECTED"
+    UPDATE = "UPDATE"
+    SUSPENDED = "SUSPENDED"
+
+
 class CertificateStatus(enum.StrEnum):
     """Status of a certificate, as the national service names them."""
 
@@ -26,6 +38,15 @@ class Forbidden(Exception):
         self.kind, self.status, self.action = kind, status, action
 
 
+ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
+    (None, "register"): AccountStatus.REGISTERED,
+    (AccountStatus.REGISTERED, "submit"): AccountStatus.ACTIVATED,
+    (AccountStatus.REJECTED, "submit"): AccountStatus.ACTIVATED,
+    (AccountStatus.ACTIVATED, "approve"): AccountStatus.VERIFIED,
+    (AccountStatus.ACTIVATED, "auto_verify"): AccountStatus.VERIFIED,
+    (AccountStatus.ACTIVATED, "reject"): AccountStatus.REJECTED,
+}
+
 CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateStatus] = {
     (None, "request"): CertificateStatus.NEW,
     (None, "issue"): CertificateStatus.ISSUE,
@@ -34,7 +55,7 @@ CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateS
     (CertificateStatus.ISSUE, "expire"): CertificateStatus.EXPIRED,
 }
 
-TABLES = {"certificate": CERTIFICATE_TRANSITIONS}
+TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS}
 
 
 class HasStatus(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,10 +28,14 @@ class Certificate(db.Model):
     __table_args__ = (Index("ix_certificates_status_not_after", "status", "not_after"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # a concurrent second status change fails, never doubles
+    serial: Mapped[str | None] = mapped_column(String(40), unique=True)  # None while NEW
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[CertificateKind] = mapped_column(Enum(CertificateKind, native_enum=False, length=16))
     status: Mapped[CertificateStatus] = mapped_column(Enum(CertificateStatus, native_enum=False, length=16))
     subject: Mapped[str] = mapped_column(String(512))
+    agreement_version: Mapped[str | None] = mapped_column(String(32))
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime())
     not_after: Mapped[datetime | None] = mapped_column(UtcDateTime())
     der: Mapped[bytes | None] = mapped_column(LargeBinary)
