@@ -21,6 +21,8 @@ from app.instance_setup import init_softhsm_token, read_config, write_config
 from app.services import pki
 from app.services.audit import Actor
 
+pytest_plugins = ["tests.fixtures.faces", "tests.fixtures.messaging"]
+
 PASSPHRASE = "Rahasia#123"
 
 
