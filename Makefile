@@ -11,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app wsgi
 SYSTEM_PACKAGES := softhsm2 poppler-utils libnss3-tools fonts-dejavu-core openssl
-TEST_PACKAGES :=
+TEST_PACKAGES := chromium
 
 .PHONY: run test system test-system venv instance
 
@@ -30,7 +30,9 @@ define apt_ensure
 endef
 
 run: system venv instance
-	exec $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
+	$(FLASK) outbox work --loop --interval 5 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--graceful-timeout 10 --access-logfile - --error-logfile - wsgi:app
 
 test: test-system venv
@@ -52,3 +54,4 @@ $(VENV)/.installed: pyproject.toml
 
 instance:
 	$(FLASK) instance init
+	@test -f "$${PARAF_INSTANCE:-instance}/demo-accounts.json" || [ "$(PARAF_ENV)" = production ] || $(FLASK) demo seed

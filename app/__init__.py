@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request, session
+from flask_babel import get_locale
 
 from . import settings
-from .extensions import csrf, db, migrate
+from .extensions import babel, csrf, db, htmx, login_manager, migrate
+
+LOCALES = ("id", "en")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,16 +29,35 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.REPO_ROOT / "migrations"))
     csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Masuk terlebih dahulu untuk membuka halaman ini."
+    babel.init_app(app, locale_selector=select_locale, default_locale="id", default_timezone="Asia/Jakarta")
+    app.jinja_env.globals["get_locale"] = get_locale
 
-    from . import cli, models  # noqa: F401  (models register their tables)
+    from . import cli, errors, models  # noqa: F401  (models register their tables)
     from .services import pki
 
     pki.init_app(app)
     cli.init_app(app)
+    errors.init_app(app)
 
+    from .auth import bp as auth_bp
+    from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
+    from .outbox import bp as outbox_bp
     from .pki import bp as pki_bp
+    from .verifier import bp as verifier_bp
 
-    app.register_blueprint(health_bp)
-    app.register_blueprint(pki_bp)
+    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, outbox_bp):
+        app.register_blueprint(blueprint)
     return app
+
+
+def select_locale() -> str:
+    """Use Indonesian unless the visitor chose English with ``?lang=en`` (remembered in the session)."""
+    chosen = request.args.get("lang")
+    if chosen in LOCALES:
+        session["lang"] = chosen
+    return session.get("lang", "id")

@@ -97,5 +97,9 @@ def audit_verify() -> None:
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (instance_cli, pki_cli, certificates_cli, audit_cli):
+    from .demo import demo_cli
+    from .outbox_cli import outbox_cli
+
+    for group in (instance_cli, pki_cli, certificates_cli, audit_cli, outbox_cli, demo_cli):
         app.cli.add_command(group)
+    from .registry_cli import registry_cli; app.cli.add_command(registry_cli)  # noqa: E702, I001

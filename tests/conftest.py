@@ -99,6 +99,16 @@ def client(app: Flask):
     return app.test_client()
 
 
+def browser_like_client(app: Flask):
+    """Return a test client that sends the session's CSRF token with every request, as the pages do."""
+    import re
+
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client
+
+
 @pytest.fixture()
 def runner(app: Flask):
     """Return a CLI runner."""

@@ -91,16 +91,14 @@ def serial_hex(serial: int) -> str:
     return format(serial, "x")
 
 
-def _record_certificate(cert: x509.Certificate, kind: CertificateKind, actor: Actor, key_blob: bytes | None = None) -> Certificate:
-    row = Certificate(
-        serial=serial_hex(cert.serial_number),
-        kind=kind,
-        subject=cert.subject.human_friendly,
-        not_before=cert.not_valid_before,
-        not_after=cert.not_valid_after,
-        der=cert.dump(),
-        key_blob=key_blob,
-    )
+def _record_certificate(
+    cert: x509.Certificate, kind: CertificateKind, actor: Actor, key_blob: bytes | None = None, row: Certificate | None = None
+) -> Certificate:
+    row = row or Certificate(kind=kind)
+    row.serial = serial_hex(cert.serial_number)
+    row.subject = cert.subject.human_friendly
+    row.not_before, row.not_after = cert.not_valid_before, cert.not_valid_after
+    row.der, row.key_blob = cert.dump(), key_blob
     db.session.add(row)
     lifecycle.apply(row, "certificate", "issue", actor, details={"serial": row.serial, "kind": str(kind)})
     return row
@@ -132,13 +130,20 @@ def init_pki(actor: Actor = SYSTEM) -> bool:
 
 
 def issue_subscriber_certificate(
-    subject: dict[str, str], passphrase: str, actor: Actor, email: str | None = None
+    subject: dict[str, str],
+    passphrase: str,
+    actor: Actor,
+    email: str | None = None,
+    request: Certificate | None = None,
 ) -> Certificate:
-    """Make a key under the passphrase in the HSM and issue its certificate; the row is added, not committed."""
+    """Make a key under the passphrase in the HSM and issue its certificate (filling ``request`` if given).
+
+    The row is added, not committed.
+    """
     ctx = context()
     wrapped = keys.generate(ctx.hsm, passphrase, ctx.kdf, ctx.pki.subscriber_key_bits)
     cert = ca.issue_subscriber(ctx.hsm, ctx.pki, ctx.hierarchy(), wrapped.public_key, subject, email=email)
-    return _record_certificate(cert, CertificateKind.SUBSCRIBER, actor, key_blob=wrapped.blob)
+    return _record_certificate(cert, CertificateKind.SUBSCRIBER, actor, key_blob=wrapped.blob, row=request)
 
 
 def replace_certificate(old: Certificate, passphrase: str, actor: Actor) -> Certificate:
@@ -150,6 +155,7 @@ def replace_certificate(old: Certificate, passphrase: str, actor: Actor) -> Cert
     email = next((name.native for name in (cert.subject_alt_name_value or []) if name.name == "rfc822_name"), None)
     subject = {key: value for key, value in cert.subject.native.items()}
     new = issue_subscriber_certificate(subject, passphrase, actor, email=email)
+    new.account_id = old.account_id
     if old.status == CertificateStatus.ISSUE:
         revoke(old, "superseded", actor)
     return new

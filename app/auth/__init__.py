@@ -1,0 +1,5 @@
+"""Portal sign-in and sign-out."""
+
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,271 @@
+"""Pages a subscriber opens from links: the activation wizard (F2) and the five issuance steps (F4)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..lifecycle import AccountStatus
+from ..models import Account, Certificate
+from ..services import enrolment, faces, issuance, otp, registries, tokens, verification
+from ..services.enrolment import WIZARD_STEPS, EnrolmentError
+from ..web import actor, render
+
+bp = Blueprint("enrolment", __name__)
+log = logging.getLogger(__name__)
+
+MAX_SELFIE_BYTES = 5 * 1024 * 1024
+FACE_ERRORS = (faces.NotAnImage, faces.NoFace, faces.MultipleFaces)
+
+
+@bp.get("/")
+def home():
+    """Show the landing page."""
+    return render_template("enrolment/home.html")
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+def self_register():
+    """Let a civil servant register themselves (NIK, registry e-mail, agency e-mail)."""
+    error = field = None
+    if request.method == "POST":
+        try:
+            enrolment.self_register(
+                request.form.get("nik", ""), request.form.get("registry_email", ""),
+                request.form.get("agency_email", ""), actor("self-registration"),
+            )
+            db.session.commit()
+            return render_template("enrolment/registered.html")
+        except (EnrolmentError, registries.RegistryUnavailable) as exc:
+            db.session.rollback()
+            error, field = str(exc), getattr(exc, "field", None)
+    return render_template("enrolment/self_register.html", error=error, field=field), 422 if error else 200
+
+
+def _wizard_account() -> Account:
+    account_id = session.get("enrolment_account")
+    account = db.session.get(Account, account_id) if account_id else None
+    if account is None:
+        abort(403, "Buka tautan aktivasi dari e-mail Anda untuk melanjutkan.")
+    return account
+
+
+@bp.get("/aktivasi/<token>")
+def activate(token: str):
+    """Use an activation link: it works once and binds the wizard to this browser."""
+    try:
+        account = enrolment.open_activation(token)
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        return render_template("enrolment/link_error.html", message=str(exc)), 410
+    db.session.commit()
+    session["enrolment_account"] = account.id
+    return redirect(url_for("enrolment.wizard"))
+
+
+def _step_name(profile, requested: str | None) -> str:
+    if requested in WIZARD_STEPS and WIZARD_STEPS.index(requested) <= profile.wizard_step:
+        return requested
+    return WIZARD_STEPS[min(profile.wizard_step, len(WIZARD_STEPS) - 1)]
+
+
+def _wizard(account: Account, step: str, error: str | None = None, field: str | None = None, status: int = 200, **extra):
+    context = dict(account=account, profile=account.profile, step=step, steps=WIZARD_STEPS, error=error, field=field, **extra)
+    if not enrolment.editable(account):
+        return render("enrolment/wizard.html", "enrolment/_submitted.html", status, **context)
+    return render("enrolment/wizard.html", "enrolment/_wizard_body.html", status, **context)
+
+
+@bp.get("/aktivasi")
+def wizard():
+    """Show the wizard at the requested (or first unfinished) step."""
+    account = _wizard_account()
+    return _wizard(account, _step_name(account.profile, request.args.get("langkah")))
+
+
+def _step_post(step: str, action):
+    """Run one wizard action; commit and go to the next step, or show the step again with the error."""
+    account = _wizard_account()
+    try:
+        action(account)
+    except (EnrolmentError, otp.OtpError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
+        db.session.commit()  # wrong OTP tries and failed matches are kept
+        return _wizard(account, step, str(exc), getattr(exc, "field", None), 422)
+    db.session.commit()
+    next_step = WIZARD_STEPS[min(WIZARD_STEPS.index(step) + 1, len(WIZARD_STEPS) - 1)]
+    return _wizard(account, next_step)
+
+
+@bp.post("/aktivasi/data-diri")
+def save_personal():
+    """Step 1: name and titles."""
+    form = request.form
+    return _step_post("data-diri", lambda a: enrolment.save_personal(a, form.get("name", ""), form.get("front_title", ""), form.get("back_title", "")))
+
+
+@bp.post("/aktivasi/telepon/kirim")
+def send_code():
+    """Step 2a: send a WhatsApp OTP."""
+    account = _wizard_account()
+    try:
+        number = enrolment.send_phone_code(account, request.form.get("phone", ""))
+    except (EnrolmentError, otp.OtpError) as exc:
+        db.session.rollback()
+        return _wizard(account, "telepon", str(exc), getattr(exc, "field", "phone"), 422)
+    db.session.commit()
+    return _wizard(account, "telepon", code_sent_to=number)
+
+
+@bp.post("/aktivasi/telepon/verifikasi")
+def verify_code():
+    """Step 2b: check the OTP."""
+    return _step_post("telepon", lambda a: enrolment.verify_phone_code(a, request.form.get("code", "")))
+
+
+@bp.post("/aktivasi/kedinasan")
+def save_service():
+    """Step 3: service data."""
+    form = request.form
+    return _step_post(
+        "kedinasan",
+        lambda a: enrolment.save_service(a, form.get("employment", ""), form.get("nip", ""), form.get("unit", ""),
+                                         form.get("position", ""), form.get("province", "")),
+    )
+
+
+def _uploaded_image(field: str = "selfie") -> bytes:
+    upload = request.files.get(field)
+    data = upload.read(MAX_SELFIE_BYTES + 1) if upload else b""
+    if not data:
+        raise EnrolmentError("Ambil swafoto terlebih dahulu.", field)
+    if len(data) > MAX_SELFIE_BYTES:
+        raise EnrolmentError("Foto terlalu besar (maksimal 5 MB).", field)
+    return data
+
+
+@bp.post("/aktivasi/swafoto")
+def save_selfie():
+    """Step 4: the selfie taken with the camera."""
+    return _step_post("swafoto", lambda a: enrolment.save_selfie(a, _uploaded_image()))
+
+
+@bp.post("/aktivasi/kirim")
+def submit():
+    """Step 5: consents, then send the data to the verifier."""
+    account = _wizard_account()
+    try:
+        password = enrolment.submit(
+            account, bool(request.form.get("privacy")), bool(request.form.get("agreement")), actor("subscriber:" + account.email)
+        )
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _wizard(account, "persetujuan", str(exc), exc.field, 422)
+    db.session.commit()
+    verification.send_account_message(account, password)
+    return _wizard(account, "persetujuan")
+
+
+def _issuance_account() -> tuple[Account, str]:
+    raw = session.get("issuance_token")
+    if not raw:
+        abort(403, "Buka tautan penerbitan dari e-mail atau WhatsApp Anda.")
+    try:
+        return issuance.open_link(raw), raw
+    except tokens.TokenError as exc:
+        abort(410, str(exc))
+
+
+@bp.get("/terbitkan/<token>")
+def issue_start(token: str):
+    """Open a set-passphrase link (it is used up only when the certificate is issued)."""
+    try:
+        issuance.open_link(token)
+    except tokens.TokenError as exc:
+        return render_template("enrolment/link_error.html", message=str(exc)), 410
+    session["issuance_token"], session["issuance_step"] = token, 1
+    session.pop("issuance_selfie_ok", None)
+    return redirect(url_for("enrolment.issue_page"))
+
+
+def _issue_page(account: Account, step: int, error: str | None = None, field: str | None = None, status: int = 200):
+    session["issuance_step"] = step
+    return render(
+        "enrolment/issue.html", "enrolment/_issue_body.html", status,
+        account=account, profile=account.profile, step=step, error=error, field=field,
+        rules=issuance.passphrase_checks(""), agreement_version=enrolment.AGREEMENT_VERSION,
+    )
+
+
+@bp.get("/terbitkan")
+def issue_page():
+    """Show the issuance step the subscriber has reached."""
+    account, _raw = _issuance_account()
+    wanted = request.args.get("langkah", type=int) or session.get("issuance_step", 1)
+    allowed = 2 if not session.get("issuance_selfie_ok") else 5
+    return _issue_page(account, max(1, min(wanted, allowed)))
+
+
+@bp.post("/terbitkan/swafoto")
+def issue_selfie():
+    """Step 2: re-check the selfie."""
+    account, _raw = _issuance_account()
+    try:
+        issuance.recheck_selfie(account, _uploaded_image())
+    except (EnrolmentError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
+        return _issue_page(account, 2, str(exc), "selfie", 422)
+    session["issuance_selfie_ok"] = True
+    return _issue_page(account, 3)
+
+
+@bp.post("/terbitkan")
+def issue_submit():
+    """Step 5: make the key and the certificate."""
+    account, raw = _issuance_account()
+    if not session.get("issuance_selfie_ok"):
+        return _issue_page(account, 2, "Lakukan pemeriksaan swafoto terlebih dahulu.", "selfie", 422)
+    form = request.form
+    try:
+        certificate = issuance.issue(
+            account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju",
+            actor("subscriber:" + account.email),
+        )
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, str(exc), exc.field, 422)
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        return render_template("enrolment/link_error.html", message=str(exc)), 410
+    db.session.commit()
+    for key in ("issuance_token", "issuance_step", "issuance_selfie_ok"):
+        session.pop(key, None)
+    return render("enrolment/issued.html", "enrolment/_issued.html", certificate=certificate, account=account)
+
+
+@bp.get("/status")
+def status():
+    """Show a subscriber their account and certificate status."""
+    account = current_user if current_user.is_authenticated else None
+    if account is None and session.get("enrolment_account"):
+        account = db.session.get(Account, session["enrolment_account"])
+    if account is None:
+        return redirect(url_for("auth.login"))
+    certificate = (
+        db.session.query(Certificate).filter_by(account_id=account.id).order_by(Certificate.id.desc()).first()
+    )
+    return render_template("enrolment/status.html", account=account, certificate=certificate, AccountStatus=AccountStatus)
+
+
+@bp.app_context_processor
+def limits():
+    """Expose limits the templates mention."""
+    return {"face_threshold": current_app.config.get("FACE_MATCH_THRESHOLD")}
+
+
+@bp.errorhandler(403)
+def forbidden(error):
+    """Explain why a link-bound page cannot be shown."""
+    return render_template("enrolment/link_error.html", message=error.description), 403
+

@@ -1,0 +1,51 @@
+"""Error pages and JSON errors: a clear message, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi.",
+    401: "Masuk terlebih dahulu untuk membuka halaman ini.",
+    403: "Anda tidak berhak membuka halaman ini.",
+    404: "Halaman tidak ditemukan.",
+    405: "Metode tidak diizinkan untuk alamat ini.",
+    410: "Tautan sudah tidak berlaku.",
+    413: "Berkas terlalu besar.",
+    500: "Terjadi kesalahan di server. Coba lagi beberapa saat lagi; bila berulang, hubungi admin.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/api/", "/csc/")) or request.accept_mimetypes.best == "application/json"
+
+
+def _respond(status: int, message: str):
+    if _wants_json():
+        return jsonify(error=message, status=status), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return _respond(400, "Sesi formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        default = MESSAGES.get(error.code or 500, error.name)
+        description = error.description if error.description and not error.description.startswith(("The ", "You ")) else default
+        return _respond(error.code or 500, description)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _respond(500, MESSAGES[500])

@@ -1,0 +1,117 @@
+"""CSV registration by a verifier: rows registered in chunks, with a per-row error report and progress."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import Agency
+from .audit import Actor
+from .enrolment import EnrolmentError, register, validate_registration
+
+COLUMNS = ("name", "nik", "nip", "email", "phone")
+CHUNK = 100
+MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class ImportJob:
+    """Progress of one CSV import."""
+
+    id: str
+    agency_id: int
+    owner_id: int
+    total: int
+    done: int = 0
+    registered: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        """Return whether every row was handled."""
+        return self.done >= self.total
+
+    @property
+    def percent(self) -> int:
+        """Return the share of rows handled, in percent."""
+        return 100 if not self.total else int(100 * self.done / self.total)
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _save(job: ImportJob) -> None:
+    (_folder() / f"{job.id}.json").write_text(json.dumps(asdict(job)))
+
+
+def _rows(job_id: str) -> list[dict]:
+    text = (_folder() / f"{job_id}.csv").read_text(encoding="utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def start(agency_id: int, data: bytes, owner_id: int) -> ImportJob:
+    """Check the file's header and size and store it; rows are registered by :func:`step`."""
+    if not data:
+        raise EnrolmentError("Pilih berkas CSV terlebih dahulu.", "file")
+    if len(data) > MAX_BYTES:
+        raise EnrolmentError("Berkas terlalu besar (maksimal 10 MB).", "file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise EnrolmentError("Berkas harus CSV berformat UTF-8.", "file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in (reader.fieldnames or [])]
+    missing = [column for column in COLUMNS if column not in header]
+    if missing:
+        raise EnrolmentError("Kolom berikut tidak ada di baris judul CSV: " + ", ".join(missing) + f". Gunakan kolom: {','.join(COLUMNS)}.", "file")
+    job = ImportJob(id=secrets.token_urlsafe(12), agency_id=agency_id, owner_id=owner_id, total=sum(1 for _ in reader))
+    normalised = io.StringIO()
+    writer = csv.DictWriter(normalised, fieldnames=list(COLUMNS))
+    writer.writeheader()
+    for row in csv.DictReader(io.StringIO(text)):
+        writer.writerow({column: (row.get(name) or "").strip() for name, column in ((n, n.strip().lower()) for n in row) if column in COLUMNS})
+    (_folder() / f"{job.id}.csv").write_text(normalised.getvalue(), encoding="utf-8")
+    _save(job)
+    return job
+
+
+def load(job_id: str) -> ImportJob | None:
+    """Return a stored import job."""
+    path = _folder() / f"{job_id}.json"
+    if not job_id.replace("-", "").replace("_", "").isalnum() or not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    data["errors"] = [tuple(item) for item in data["errors"]]
+    return ImportJob(**data)
+
+
+def step(job_id: str, agency: Agency, owner_id: int, actor: Actor) -> ImportJob | None:
+    """Register the next chunk of rows (each row on its own savepoint) and commit; None if not this verifier's job."""
+    job = load(job_id)
+    if job is None or job.agency_id != agency.id or job.owner_id != owner_id:
+        return None
+    rows = _rows(job_id)[job.done : job.done + CHUNK]
+    for offset, row in enumerate(rows):
+        number = job.done + offset + 2  # the header is row 1
+        savepoint = db.session.begin_nested()
+        try:
+            register(agency, validate_registration(row, agency), actor)
+            savepoint.commit()
+            job.registered += 1
+        except EnrolmentError as exc:
+            savepoint.rollback()
+            job.errors.append((number, str(exc)))
+    db.session.commit()
+    job.done += len(rows)
+    _save(job)
+    return job

@@ -1,0 +1,322 @@
+"""Registration (F1) and the activation wizard (F2): every step validated, state kept in the database."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .. import lifecycle
+from ..extensions import db
+from ..urls import public_url
+from ..lifecycle import AccountStatus
+from ..models import Account, Agency, Employment, Role, SubscriberProfile
+from ..models.types import utcnow
+from . import faces, identity, notifications, otp, registries, tokens
+from .audit import Actor, record
+
+ACTIVATION = "activation"
+ACTIVATION_TTL = timedelta(hours=24)
+AGREEMENT_VERSION = "2026-11"
+WIZARD_STEPS = ("data-diri", "telepon", "kedinasan", "swafoto", "persetujuan")
+
+
+class EnrolmentError(ValueError):
+    """Input that cannot be accepted, with a message in Bahasa Indonesia saying what to fix."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What a verifier enters for a new subscriber (F1)."""
+
+    name: str
+    nik: str
+    nip: str
+    email: str
+    phone: str
+
+
+def _clean_email(raw: str, field: str = "email") -> str:
+    email = (raw or "").strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email or len(email) > 254:
+        raise EnrolmentError("Alamat e-mail tidak valid. Contoh: nama@instansi.go.id", field)
+    return email
+
+
+def _check_domain(email: str, agency: Agency, field: str = "email") -> None:
+    domain = email.rsplit("@", 1)[1]
+    allowed = agency.email_domain.lower()
+    if domain != allowed and not domain.endswith("." + allowed):
+        raise EnrolmentError(f"Gunakan e-mail dinas dengan domain {agency.email_domain}.", field)
+
+
+def _invalid(field: str):
+    """Turn an identity rule's error into an enrolment error on ``field``."""
+
+    def wrap(call, *args):
+        try:
+            return call(*args)
+        except identity.InvalidInput as exc:
+            raise EnrolmentError(str(exc), field) from exc
+
+    return wrap
+
+
+def _unique(email: str, nik: str) -> None:
+    if db.session.execute(select(Account.id).where(Account.email == email)).first():
+        raise EnrolmentError("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi.", "email")
+    if db.session.execute(select(SubscriberProfile.account_id).where(SubscriberProfile.nik == nik)).first():
+        raise EnrolmentError("NIK ini sudah terdaftar di Paraf.", "nik")
+
+
+def validate_registration(raw: dict, agency: Agency) -> Registration:
+    """Check a verifier's registration form or CSV row; raise :class:`EnrolmentError` on the first problem."""
+    name = _invalid("name")(identity.check_name, raw.get("name", ""))
+    nik = (raw.get("nik") or "").strip()
+    _invalid("nik")(identity.parse_nik, nik)
+    nip = (raw.get("nip") or "").strip()
+    if nip:
+        nip_info = _invalid("nip")(identity.parse_nip, nip)
+        _invalid("nip")(identity.check_nip_matches_nik, nip_info, identity.parse_nik(nik))
+    email = _clean_email(raw.get("email", ""))
+    _check_domain(email, agency)
+    phone = _invalid("phone")(identity.normalise_phone, raw.get("phone", ""))
+    return Registration(name=name, nik=nik, nip=nip, email=email, phone=phone)
+
+
+def _send_activation(account: Account) -> None:
+    raw = tokens.issue(account.id, ACTIVATION, ACTIVATION_TTL)
+    link = public_url("enrolment.activate", token=raw)
+    agency = account.agency.name if account.agency else "instansi Anda"
+    notifications.queue_email(
+        account.email,
+        "Aktivasi akun sertifikat elektronik Paraf",
+        f"Yth. {account.name},\n\nAnda didaftarkan untuk sertifikat elektronik oleh verifikator {agency}.\n"
+        "Buka tautan berikut dalam 24 jam untuk mengaktifkan akun (hanya dapat dipakai sekali):\n\n{activation}\n",
+        links={"activation": link},
+        account_id=account.id,
+    )
+
+
+def register(agency: Agency, registration: Registration, actor: Actor) -> Account:
+    """Create a subscriber account in ``REGISTERED`` and queue the activation e-mail."""
+    _unique(registration.email, registration.nik)
+    account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=registration.email, name=registration.name)
+    account.agency = agency
+    db.session.add(account)
+    lifecycle.apply(account, "account", "register", actor, details={"by": actor.name})
+    db.session.add(
+        SubscriberProfile(
+            account_id=account.id,
+            nik=registration.nik,
+            nip=registration.nip or None,
+            name=registration.name,
+            phone=registration.phone,
+            wizard_data={},
+        )
+    )
+    _send_activation(account)
+    db.session.flush()
+    return account
+
+
+def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor) -> Account:
+    """Register oneself: the NIK must be in the population registry and the agency e-mail in an agency's domain."""
+    _invalid("nik")(identity.parse_nik, nik.strip())
+    registry_email = _clean_email(registry_email, "registry_email")
+    agency_email = _clean_email(agency_email, "agency_email")
+    domain = agency_email.rsplit("@", 1)[1]
+    agencies = db.session.execute(select(Agency)).scalars().all()
+    agency = next((a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())), None)
+    if agency is None:
+        raise EnrolmentError("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf.", "agency_email")
+    person = registries.registry().find_person(nik.strip())
+    if person is None:
+        raise EnrolmentError("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda.", "nik")
+    registration = Registration(name=person.name, nik=nik.strip(), nip="", email=agency_email, phone="")
+    _unique(registration.email, registration.nik)
+    account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=agency_email, name=person.name)
+    account.agency = agency
+    db.session.add(account)
+    lifecycle.apply(account, "account", "register", actor, details={"self": True})
+    db.session.add(SubscriberProfile(account_id=account.id, nik=registration.nik, registry_email=registry_email, wizard_data={}))
+    _send_activation(account)
+    db.session.flush()
+    return account
+
+
+def resend_activation(account: Account, actor: Actor) -> None:
+    """Send a new activation link; the previous one stops working."""
+    if account.status not in (AccountStatus.REGISTERED, AccountStatus.REJECTED):
+        raise EnrolmentError("Tautan aktivasi hanya dapat dikirim ulang sebelum data dikirim atau setelah ditolak.")
+    _send_activation(account)
+    record(actor, "account.resend_activation", "account", account.id)
+
+
+def open_activation(raw_token: str) -> Account:
+    """Use an activation link (single use) and return its account; raise ``tokens.TokenError`` if it is not valid."""
+    token = tokens.consume(raw_token, ACTIVATION)
+    account = db.session.get(Account, token.account_id)
+    record(Actor("subscriber:" + account.email), "account.activation_opened", "account", account.id)
+    return account
+
+
+def editable(account: Account) -> bool:
+    """Return whether the wizard may still change this account's data."""
+    return account.status in (AccountStatus.REGISTERED, AccountStatus.REJECTED)
+
+
+def _require_editable(account: Account) -> SubscriberProfile:
+    if not editable(account):
+        raise EnrolmentError("Data sudah dikirim dan sedang diverifikasi; tidak dapat diubah lagi.")
+    return account.profile
+
+
+def _normalised(name: str) -> str:
+    return " ".join(name.upper().split())
+
+
+def save_personal(account: Account, name: str, front_title: str, back_title: str) -> None:
+    """Step 1: name (letters and spaces only, checked with the NIK against the population registry) and titles."""
+    profile = _require_editable(account)
+    name = _invalid("name")(identity.check_name, name)
+    front = _invalid("front_title")(identity.check_title, front_title) if front_title.strip() else ""
+    back = _invalid("back_title")(identity.check_title, back_title) if back_title.strip() else ""
+    nik_info = identity.parse_nik(profile.nik)
+    person = registries.registry().find_person(profile.nik)
+    if person is None or _normalised(person.name) != _normalised(name):
+        profile.population_match = False
+        raise EnrolmentError("Nama dan NIK tidak cocok dengan data kependudukan. Tulis nama sesuai KTP, tanpa gelar.", "name")
+    profile.population_match = True
+    profile.name, profile.front_title, profile.back_title = name, front, back
+    profile.birth_date, profile.gender = nik_info.birth_date, nik_info.gender
+    account.name = name
+    profile.wizard_step = max(profile.wizard_step, 1)
+
+
+def send_phone_code(account: Account, phone: str) -> str:
+    """Step 2a: normalise the phone number and send a WhatsApp OTP to it; return the normalised number."""
+    profile = _require_editable(account)
+    number = _invalid("phone")(identity.normalise_phone, phone)
+    if profile.phone != number:
+        profile.phone, profile.phone_verified_at = number, None
+    otp.send(account.id, number)
+    return number
+
+
+def verify_phone_code(account: Account, code: str) -> None:
+    """Step 2b: check the OTP; the phone counts as verified from now on."""
+    profile = _require_editable(account)
+    otp.check(account.id, (code or "").strip())
+    profile.phone_verified_at = utcnow()
+    profile.wizard_step = max(profile.wizard_step, 2)
+
+
+def save_service(account: Account, employment: str, nip: str = "", unit: str = "", position: str = "", province: str = "") -> None:
+    """Step 3: ASN give a NIP found in the civil-service registry; Non-ASN type their unit, position and province."""
+    profile = _require_editable(account)
+    if employment == Employment.ASN:
+        nip_info = _invalid("nip")(identity.parse_nip, (nip or "").strip())
+        _invalid("nip")(identity.check_nip_matches_nik, nip_info, identity.parse_nik(profile.nik))
+        servant = registries.registry().find_civil_servant(nip.strip())
+        if servant is None:
+            profile.asn_match = False
+            raise EnrolmentError("NIP tidak ditemukan di data kepegawaian. Periksa kembali NIP Anda.", "nip")
+        if servant.nik != profile.nik:
+            profile.asn_match = False
+            raise EnrolmentError("NIP ini terdaftar untuk NIK lain. Periksa kembali NIP Anda.", "nip")
+        profile.asn_match = _normalised(servant.name) == _normalised(profile.name)
+        profile.nip, profile.unit, profile.position, profile.province = servant.nip, servant.unit, servant.position, servant.province
+        profile.employment = Employment.ASN
+    elif employment == Employment.NON_ASN:
+        profile.unit = _invalid("unit")(identity.check_free_text, unit, "Unit kerja")
+        profile.position = _invalid("position")(identity.check_free_text, position, "Jabatan")
+        profile.province = _invalid("province")(identity.check_free_text, province, "Provinsi")
+        profile.nip, profile.employment, profile.asn_match = profile.nik, Employment.NON_ASN, None
+    else:
+        raise EnrolmentError("Pilih status kepegawaian: ASN atau Non-ASN.", "employment")
+    profile.wizard_step = max(profile.wizard_step, 3)
+
+
+def selfie_folder() -> Path:
+    """Return the folder under the instance where selfies are kept (never under static/)."""
+    folder = Path(current_app.instance_path) / "selfies"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_selfie(account: Account, image: bytes) -> faces.FaceCheck:
+    """Step 4: exactly one face, compared with the registry photo when there is one; keep the file and score."""
+    profile = _require_editable(account)
+    reference = registries.registry().photo(profile.nik)
+    result = faces.compare(image, reference, current_app.config["FACE_MATCH_THRESHOLD"])
+    name = f"{account.id}-{secrets.token_hex(8)}.jpg"
+    (selfie_folder() / name).write_bytes(image)
+    old = profile.selfie_path
+    profile.selfie_path, profile.selfie_score = name, result.score
+    if old:
+        (selfie_folder() / old).unlink(missing_ok=True)
+    profile.wizard_step = max(profile.wizard_step, 4)
+    return result
+
+
+def missing_steps(profile: SubscriberProfile) -> list[str]:
+    """Return what is still missing before the data can be sent, in words."""
+    missing = []
+    if not profile.population_match:
+        missing.append("data diri")
+    if not profile.phone_verified_at:
+        missing.append("verifikasi nomor WhatsApp")
+    if not profile.employment:
+        missing.append("data kedinasan")
+    if not profile.selfie_path:
+        missing.append("swafoto")
+    return missing
+
+
+def submit(account: Account, privacy: bool, agreement: bool, actor: Actor) -> str | None:
+    """Step 5: both consents, then ``ACTIVATED``; auto-verified when the agency allows and everything matches.
+
+    Returns the portal one-time password when auto-verified, for the caller to send after the commit.
+    """
+    profile = _require_editable(account)
+    if not (privacy and agreement):
+        raise EnrolmentError("Centang kedua persetujuan (kebijakan privasi dan perjanjian pemilik sertifikat) untuk melanjutkan.", "consent")
+    missing = missing_steps(profile)
+    if missing:
+        raise EnrolmentError("Lengkapi dulu: " + ", ".join(missing) + ".")
+    now = utcnow()
+    profile.consent_privacy_at = profile.consent_agreement_at = now
+    profile.agreement_version, profile.submitted_at = AGREEMENT_VERSION, now
+    account.rejection_reason = None
+    lifecycle.apply(account, "account", "submit", actor)
+    threshold = current_app.config["FACE_MATCH_THRESHOLD"]
+    if (
+        account.agency.auto_verify
+        and profile.employment == Employment.ASN
+        and profile.population_match
+        and profile.asn_match
+        and profile.selfie_score is not None
+        and profile.selfie_score >= threshold
+    ):
+        from .verification import approve  # approval lives with the verifier's actions
+
+        return approve(account, Actor("system:auto-verify"), automatic=True)
+    return None
+
+
+def queue_counts(agency_id: int) -> dict[str, int]:
+    """Return how many accounts of an agency are in each status."""
+    rows = db.session.execute(
+        select(Account.status, func.count()).where(Account.agency_id == agency_id, Account.role == Role.SUBSCRIBER).group_by(Account.status)
+    ).all()
+    return {str(status): count for status, count in rows}

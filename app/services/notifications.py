@@ -1,0 +1,276 @@
+"""The durable outbox (F17): queue e-mail and WhatsApp messages in the caller's transaction, deliver them later.
+
+``queue_email``/``queue_whatsapp`` add and flush a row and never commit: the message exists only
+if the change that caused it is committed. Links carrying raw tokens are kept sealed
+(AES-256-GCM, key from ``SECRET_KEY`` through HKDF) and wiped once the message is sent.
+
+``work()`` is the exception to "services never commit": it is a unit of work of its own (the
+``flask outbox work`` worker). It commits each claim before sending, so several processes can
+work the same table and a worker that dies mid-send leaves a lease that expires, and it commits
+each outcome. Never call it inside a request's transaction.
+
+Secrets that must not be stored (OTP codes, one-time passwords) go through ``send_*_now``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models.outbox import OutboxMessage
+from ..models.types import utcnow
+from .mailer import SmtpTransport, TransportError, WhatsAppTransport
+
+log = logging.getLogger(__name__)
+
+EMAIL = "email"
+WHATSAPP = "whatsapp"
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+LEASE = timedelta(minutes=10)  # a message "sending" for longer belongs to a worker that died
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_CAP_SECONDS = 3600
+SEAL_INFO = b"paraf outbox sealed links v1"
+SEAL_VERSION = b"\x01"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PHONE = re.compile(r"^\+?[0-9]{8,15}$")
+
+_warned_no_gateway = False
+
+
+class NotificationError(Exception):
+    """A message could not be sent now; the text says what to do, in Bahasa Indonesia."""
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def whatsapp_number(phone: str) -> str:
+    """Return an Indonesian phone number as ``+62…`` (accepts ``08…``, ``62…``, ``+62…``, spaces and dashes)."""
+    digits = re.sub(r"[\s\-().]", "", phone or "")
+    if digits.startswith("0"):
+        digits = "+62" + digits[1:]
+    elif digits.startswith("62"):
+        digits = "+" + digits
+    if not PHONE.match(digits):
+        raise NotificationError("Nomor HP tidak valid. Tulis nomor seperti 081234567890.")
+    return digits if digits.startswith("+") else "+" + digits
+
+
+def _seal_key() -> bytes:
+    """Derive the AES-256 key that seals links from the app's ``SECRET_KEY``."""
+    secret = current_app.config.get("SECRET_KEY")
+    if not secret:
+        raise RuntimeError("SECRET_KEY is not set: the outbox cannot seal links")
+    material = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(material)
+
+
+def _aad(message_id: int) -> bytes:
+    """Bind a sealed blob to its row, so it cannot be moved to another message."""
+    return b"paraf-outbox:%d" % message_id
+
+
+def _seal(message_id: int, links: dict[str, str]) -> bytes:
+    """Encrypt the links of a message."""
+    nonce = os.urandom(12)
+    plaintext = json.dumps(links, sort_keys=True).encode("utf-8")
+    return SEAL_VERSION + nonce + AESGCM(_seal_key()).encrypt(nonce, plaintext, _aad(message_id))
+
+
+def links_of(message: OutboxMessage) -> dict[str, str]:
+    """Return the unsealed links of a message (empty once sent); raise ``ValueError`` if they cannot be opened."""
+    blob = message.sealed_links
+    if not blob:
+        return {}
+    if blob[:1] != SEAL_VERSION:
+        raise ValueError(f"outbox message {message.id}: unknown sealed-links format")
+    try:
+        plaintext = AESGCM(_seal_key()).decrypt(blob[1:13], blob[13:], _aad(message.id))
+    except InvalidTag:
+        raise ValueError(f"outbox message {message.id}: links cannot be unsealed (SECRET_KEY changed?)") from None
+    return json.loads(plaintext)
+
+
+def render(body: str, links: dict[str, str]) -> str:
+    """Fill the ``{name}`` placeholders of ``body`` that name a link; leave other braces alone."""
+    return PLACEHOLDER.sub(lambda match: links.get(match.group(1), match.group(0)), body)
+
+
+def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str] | None, account_id: int | None):
+    """Add one pending message (links sealed) to the caller's transaction."""
+    links = dict(links or {})
+    missing = [name for name in links if "{" + name + "}" not in body]
+    if missing:
+        raise ValueError(f"the body has no placeholder for link(s) {', '.join(sorted(missing))}")
+    message = OutboxMessage(
+        channel=channel,
+        recipient=to,
+        subject=subject,
+        body=body,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        account_id=account_id,
+        created_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    if links:
+        message.sealed_links = _seal(message.id, links)
+        db.session.flush()
+    return message
+
+
+def queue_email(
+    to: str, subject: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None
+) -> OutboxMessage:
+    """Queue an e-mail; ``body`` may hold ``{name}`` placeholders filled from ``links`` when it is sent."""
+    return _queue(EMAIL, to.strip(), subject, body, links, account_id)
+
+
+def queue_whatsapp(
+    to: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None
+) -> OutboxMessage:
+    """Queue a WhatsApp message to an Indonesian number; placeholders as for ``queue_email``."""
+    return _queue(WHATSAPP, whatsapp_number(to), "", body, links, account_id)
+
+
+def send_email_now(to: str, subject: str, body: str) -> None:
+    """Send an e-mail at once, storing nothing (for secrets); raise ``NotificationError`` on failure."""
+    try:
+        SmtpTransport.from_config(current_app.config).send(to, subject, body)
+    except TransportError as exc:
+        log.warning("immediate e-mail failed: %s", exc)
+        raise NotificationError("E-mail tidak dapat dikirim saat ini. Coba lagi beberapa menit lagi.") from None
+
+
+def send_whatsapp_now(to: str, body: str) -> None:
+    """Send a WhatsApp message at once, storing nothing (for secrets); raise ``NotificationError`` on failure."""
+    number = whatsapp_number(to)
+    transport = WhatsAppTransport.from_config(current_app.config)
+    if transport is None:
+        log.warning("immediate WhatsApp message not sent: WHATSAPP_GATEWAY_URL is not configured")
+        raise NotificationError("Pengiriman WhatsApp belum dikonfigurasi. Hubungi administrator Paraf.")
+    try:
+        transport.send(number, body)
+    except TransportError as exc:
+        log.warning("immediate WhatsApp message failed: %s", exc)
+        raise NotificationError(
+            "Pesan WhatsApp tidak dapat dikirim saat ini. Periksa nomor HP Anda atau coba lagi beberapa menit lagi."
+        ) from None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before the next try after ``attempts`` failures: 30 s doubling, capped at 1 h, jittered."""
+    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+    return timedelta(seconds=base * random.uniform(0.75, 1.0))
+
+
+def _claim(now: datetime, limit: int, channels: tuple[str, ...]) -> list[int]:
+    """Take up to ``limit`` due messages (pending, or sending with an expired lease) and commit the claims."""
+    due = (
+        OutboxMessage.status.in_((PENDING, SENDING)),
+        OutboxMessage.next_attempt_at <= now,
+        OutboxMessage.channel.in_(channels),
+    )
+    candidates = db.session.execute(
+        select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    ).scalars().all()
+    claimed = []
+    for message_id in candidates:
+        # Conditional: of several workers that saw the same row, exactly one matches.
+        result = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, *due)
+            .values(status=SENDING, next_attempt_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    db.session.commit()
+    return claimed
+
+
+def _deliver(message: OutboxMessage, smtp: SmtpTransport, whatsapp: WhatsAppTransport | None) -> None:
+    """Send one claimed message through its channel."""
+    text = render(message.body, links_of(message))
+    if message.channel == EMAIL:
+        smtp.send(message.recipient, message.subject, text)
+    elif message.channel == WHATSAPP and whatsapp is not None:
+        whatsapp.send(message.recipient, text)
+    else:
+        raise TransportError(f"no transport for channel {message.channel!r}")
+
+
+def _warn_no_gateway_once() -> None:
+    """Log, once per process, that WhatsApp messages wait for a gateway."""
+    global _warned_no_gateway
+    if not _warned_no_gateway:
+        _warned_no_gateway = True
+        log.warning("WhatsApp messages stay pending: WHATSAPP_GATEWAY_URL is not configured")
+
+
+def work(now: datetime | None = None, limit: int = 50) -> WorkResult:
+    """Deliver due messages once; commit each claim and outcome (see the module docstring)."""
+    now = now or utcnow()
+    config = current_app.config
+    smtp = SmtpTransport.from_config(config)
+    whatsapp = WhatsAppTransport.from_config(config)
+    channels: tuple[str, ...] = (EMAIL, WHATSAPP)
+    if whatsapp is None:
+        channels = (EMAIL,)
+        waiting = db.session.execute(
+            select(OutboxMessage.id).where(OutboxMessage.channel == WHATSAPP, OutboxMessage.status == PENDING).limit(1)
+        ).first()
+        if waiting:
+            _warn_no_gateway_once()
+    max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
+    sent = retried = failed = 0
+    for message_id in _claim(now, limit, channels):
+        message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        error, permanent = None, False
+        try:
+            _deliver(message, smtp, whatsapp)
+        except TransportError as exc:
+            error = str(exc)
+        except ValueError as exc:  # the links cannot be unsealed: retrying will not help
+            error, permanent = str(exc), True
+        except Exception as exc:  # a bug must not leave the message leased forever; its text may quote the body
+            log.error("outbox message %d: unexpected %s while sending", message.id, type(exc).__name__)
+            error = f"unexpected {type(exc).__name__}"
+        message.attempts += 1
+        if error is None:
+            message.status, message.sent_at, message.sealed_links, message.last_error = SENT, utcnow(), None, None
+            sent += 1
+        elif permanent or message.attempts >= max_attempts:
+            message.status, message.sealed_links, message.last_error = FAILED, None, error[:500]
+            failed += 1
+            log.error("outbox message %d failed for good after %d attempt(s)", message.id, message.attempts)
+        else:
+            message.status, message.last_error = PENDING, error[:500]
+            message.next_attempt_at = now + backoff(message.attempts)
+            retried += 1
+            log.warning("outbox message %d: attempt %d failed, will retry", message.id, message.attempts)
+        db.session.commit()
+    return WorkResult(sent=sent, retried=retried, failed=failed)
+

@@ -1,0 +1,192 @@
+"""Six-digit one-time codes sent by WhatsApp to verify a phone number; only an argon2 hash is stored.
+
+The code goes straight to the gateway (``notifications.send_whatsapp_now``), never through the
+outbox. Wrong tries are counted on the code's row in the caller's transaction: a view MUST
+commit after ``OtpWrong`` and ``OtpLocked`` too (not roll back), or the count is lost.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..models.token import OtpCode
+from ..models.types import utcnow
+from . import notifications
+
+# A code lives for minutes and allows five tries: a modest cost is enough.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+MESSAGE = (
+    "Kode verifikasi Paraf Anda: {code}. Berlaku {minutes} menit. "
+    "Jangan berikan kode ini kepada siapa pun, termasuk petugas."
+)
+
+
+class OtpError(Exception):
+    """A code cannot be sent or accepted; the text tells the person what to do."""
+
+
+class OtpThrottled(OtpError):
+    """A new code was asked for too soon."""
+
+    def __init__(self, seconds_to_wait: int):
+        self.seconds_to_wait = seconds_to_wait
+        super().__init__(f"Tunggu {seconds_to_wait} detik sebelum meminta kode baru.")
+
+
+class OtpExpired(OtpError):
+    """The newest code is past its expiry."""
+
+    def __init__(self, minutes: int = 15):
+        super().__init__(f"Kode OTP sudah kedaluwarsa ({minutes} menit). Minta kode baru.")
+
+
+class OtpWrong(OtpError):
+    """The code does not match; ``remaining`` tries are left."""
+
+    def __init__(self, remaining: int):
+        self.remaining = remaining
+        super().__init__(f"Kode OTP salah. Sisa percobaan: {remaining}.")
+
+
+class OtpLocked(OtpError):
+    """Too many wrong tries for this code."""
+
+    def __init__(self, max_attempts: int = 5):
+        super().__init__(f"Kode OTP salah {max_attempts} kali. Minta kode baru.")
+
+
+class OtpMissing(OtpError):
+    """No code is waiting: none was sent, or the newest was already used."""
+
+    def __init__(self):
+        super().__init__("Tidak ada kode OTP yang menunggu. Minta kode baru.")
+
+
+def _setting(name: str) -> int:
+    """Return an integer ``OTP_*`` setting."""
+    return int(current_app.config[name])
+
+
+def _throttle(account_id: int, purpose: str, now: datetime) -> None:
+    """Raise ``OtpThrottled`` when the last send was too recent or the hourly allowance is used up."""
+    sent = (
+        db.session.execute(
+            select(OtpCode.created_at)
+            .where(
+                OtpCode.account_id == account_id,
+                OtpCode.purpose == purpose,
+                OtpCode.created_at > now - timedelta(hours=1),
+            )
+            .order_by(OtpCode.created_at)
+        )
+        .scalars()
+        .all()
+    )
+    waits = []
+    if sent:
+        waits.append(sent[-1] + timedelta(seconds=_setting("OTP_RESEND_SECONDS")) - now)
+    max_per_hour = _setting("OTP_MAX_PER_HOUR")
+    if len(sent) >= max_per_hour:
+        waits.append(sent[len(sent) - max_per_hour] + timedelta(hours=1) - now)
+    wait = max(waits, default=timedelta(0))
+    if wait > timedelta(0):
+        raise OtpThrottled(math.ceil(wait.total_seconds()))
+
+
+def send(account_id: int, phone: str, purpose: str = "phone", now: datetime | None = None) -> OtpCode:
+    """Make a new code (invalidating the previous one), store its hash, and send it by WhatsApp at once."""
+    now = now or utcnow()
+    _throttle(account_id, purpose, now)
+    destination = notifications.whatsapp_number(phone)
+    code = f"{secrets.randbelow(10**6):06d}"
+    minutes = _setting("OTP_TTL_MINUTES")
+    row = OtpCode(
+        account_id=account_id,
+        purpose=purpose,
+        destination=destination,
+        code_hash=_hasher.hash(code),
+        attempts=0,
+        expires_at=now + timedelta(minutes=minutes),
+        created_at=now,
+    )
+    db.session.add(row)
+    db.session.flush()
+    try:
+        notifications.send_whatsapp_now(destination, MESSAGE.format(code=code, minutes=minutes))
+    except notifications.NotificationError:
+        # Not delivered: forget it, so it neither counts against the limits nor replaces the previous code.
+        db.session.delete(row)
+        db.session.flush()
+        raise
+    db.session.execute(
+        update(OtpCode)
+        .where(OtpCode.account_id == account_id, OtpCode.purpose == purpose, OtpCode.id != row.id)
+        .where(OtpCode.used_at.is_(None), OtpCode.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return row
+
+
+def _newest(account_id: int, purpose: str) -> OtpCode | None:
+    """Return the newest code of ``account_id`` for ``purpose``."""
+    return db.session.execute(
+        select(OtpCode)
+        .where(OtpCode.account_id == account_id, OtpCode.purpose == purpose)
+        .order_by(OtpCode.created_at.desc(), OtpCode.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def _matches(code_hash: str, code: str) -> bool:
+    """Return whether ``code`` is the code behind ``code_hash``."""
+    if not code.isdigit() or len(code) > 16:
+        return False
+    try:
+        return _hasher.verify(code_hash, code)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check(account_id: int, code: str, purpose: str = "phone", now: datetime | None = None) -> OtpCode:
+    """Accept the newest code once, or raise ``OtpExpired``/``OtpWrong``/``OtpLocked``/``OtpMissing`` (commit after)."""
+    now = now or utcnow()
+    max_attempts = _setting("OTP_MAX_ATTEMPTS")
+    row = _newest(account_id, purpose)
+    if row is None or row.used_at is not None:
+        raise OtpMissing()
+    if row.attempts >= max_attempts:
+        raise OtpLocked(max_attempts)
+    if row.expires_at <= now:
+        raise OtpExpired(round((row.expires_at - row.created_at).total_seconds() / 60) or 1)
+    live = (OtpCode.id == row.id, OtpCode.used_at.is_(None), OtpCode.attempts < max_attempts)
+    code = (code or "").strip()
+    if not _matches(row.code_hash, code):
+        db.session.execute(
+            update(OtpCode)
+            .where(*live)
+            .values(attempts=OtpCode.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(row)
+        remaining = max_attempts - row.attempts
+        if remaining <= 0:
+            raise OtpLocked(max_attempts)
+        raise OtpWrong(remaining)
+    result = db.session.execute(
+        update(OtpCode).where(*live).values(used_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise OtpMissing()
+    db.session.refresh(row)
+    return row

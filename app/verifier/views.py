@@ -1,0 +1,213 @@
+"""Verifier pages (F1, F3); a verifier sees and acts on their own agency only (404 for anything else)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..lifecycle import AccountStatus
+from ..models import Account, Agency, AuditEvent, Role, SubscriberProfile
+from ..services import csv_import, enrolment, registries, verification
+from ..services.enrolment import EnrolmentError
+from ..web import actor, render, require_role
+
+bp = Blueprint("verifier", __name__, url_prefix="/verifikator")
+PAGE_SIZE = 25
+STAFF = (Role.VERIFIER, Role.CENTRAL_RA, Role.ADMIN)
+
+
+@bp.before_request
+@login_required
+def staff_only():
+    """Let only verifiers (and the central RA and admins) in."""
+    require_role(*STAFF)
+
+
+def _scoped(query):
+    """Limit a query on accounts to the verifier's agency (the central RA and admins see all)."""
+    if current_user.role == Role.VERIFIER:
+        return query.where(Account.agency_id == current_user.agency_id)
+    return query
+
+
+def _account(account_id: int) -> Account:
+    account = db.session.execute(
+        _scoped(select(Account).where(Account.id == account_id, Account.role == Role.SUBSCRIBER))
+    ).scalar_one_or_none()
+    if account is None:
+        abort(404)
+    return account
+
+
+def _agency() -> Agency:
+    agency = db.session.get(Agency, current_user.agency_id) if current_user.agency_id else None
+    if agency is None:
+        abort(403, "Akun Anda tidak terhubung ke instansi mana pun.")
+    return agency
+
+
+@bp.get("/")
+def queue():
+    """List subscribers with search, a status filter and keyset pagination (newest first)."""
+    q = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    before = request.args.get("sebelum", type=int)
+    query = _scoped(select(Account).join(SubscriberProfile).where(Account.role == Role.SUBSCRIBER))
+    if status in AccountStatus.__members__:
+        query = query.where(Account.status == AccountStatus(status))
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(
+            or_(Account.name.ilike(like), Account.email.ilike(like), SubscriberProfile.nik == q, SubscriberProfile.nip == q)
+        )
+    if before:
+        query = query.where(Account.id < before)
+    rows = db.session.execute(query.order_by(Account.id.desc()).limit(PAGE_SIZE + 1)).scalars().all()
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render(
+        "verifier/queue.html", "verifier/_rows.html",
+        accounts=rows, q=q, status_filter=status, statuses=list(AccountStatus),
+        next_before=rows[-1].id if more and rows else None,
+    )
+
+
+@bp.route("/daftar", methods=["GET", "POST"])
+def register():
+    """Register one subscriber of the verifier's agency (F1)."""
+    agency = _agency()
+    error = field = None
+    if request.method == "POST":
+        try:
+            registration = enrolment.validate_registration(request.form, agency)
+            account = enrolment.register(agency, registration, actor())
+            db.session.commit()
+            flash(f"{account.name} terdaftar; tautan aktivasi dikirim ke {account.email}.", "success")
+            return redirect(url_for("verifier.detail", account_id=account.id))
+        except EnrolmentError as exc:
+            db.session.rollback()
+            error, field = str(exc), exc.field
+    return render("verifier/register.html", None, 422 if error else 200, agency=agency, error=error, field=field, form=request.form)
+
+
+@bp.route("/impor", methods=["GET", "POST"])
+def import_csv():
+    """Upload a CSV of subscribers; rows are registered in chunks while the page shows progress."""
+    agency = _agency()
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            job = csv_import.start(agency.id, upload.read() if upload else b"", current_user.id)
+        except EnrolmentError as exc:
+            return render("verifier/import.html", None, 422, agency=agency, error=str(exc), job=None)
+        return render("verifier/import.html", "verifier/_import_progress.html", agency=agency, error=None, job=job)
+    return render("verifier/import.html", None, agency=agency, error=None, job=None)
+
+
+@bp.post("/impor/<job_id>")
+def import_step(job_id: str):
+    """Register the next chunk of an import and return its progress (HTMX polls this)."""
+    agency = _agency()
+    job = csv_import.step(job_id, agency, current_user.id, actor())
+    if job is None:
+        abort(404)
+    return render("verifier/import.html", "verifier/_import_progress.html", agency=agency, error=None, job=job)
+
+
+def _detail(account: Account, error: str | None = None, status: int = 200):
+    profile = account.profile
+    person = servant = None
+    registry_error = None
+    try:
+        person = registries.registry().find_person(profile.nik)
+        servant = registries.registry().find_civil_servant(profile.nip) if profile.nip and profile.nip != profile.nik else None
+    except registries.RegistryUnavailable as exc:
+        registry_error = str(exc)
+    events = db.session.execute(
+        select(AuditEvent).where(AuditEvent.subject_type == "account", AuditEvent.subject_id == str(account.id)).order_by(AuditEvent.id)
+    ).scalars().all()
+    return render(
+        "verifier/detail.html", "verifier/_decision.html", status,
+        account=account, profile=profile, person=person, servant=servant, registry_error=registry_error,
+        events=events, error=error, can_decide=verification.can_decide(account),
+        pending=verification.pending_request(account),
+    )
+
+
+@bp.get("/akun/<int:account_id>")
+def detail(account_id: int):
+    """Show registry data, the registry photo beside the selfie and its score, and the actions allowed now."""
+    return _detail(_account(account_id))
+
+
+def _image(path: Path | None):
+    if path is None or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="image/jpeg", max_age=0)
+
+
+@bp.get("/akun/<int:account_id>/swafoto")
+def selfie(account_id: int):
+    """Serve the subscriber's selfie (kept under the instance folder)."""
+    profile = _account(account_id).profile
+    return _image(enrolment.selfie_folder() / profile.selfie_path if profile.selfie_path else None)
+
+
+@bp.get("/akun/<int:account_id>/foto-registri")
+def registry_photo(account_id: int):
+    """Serve the population-registry photo."""
+    profile = _account(account_id).profile
+    data = registries.registry().photo(profile.nik)
+    if data is None:
+        abort(404)
+    from io import BytesIO
+
+    return send_file(BytesIO(data), mimetype="image/jpeg", max_age=0)
+
+
+@bp.post("/akun/<int:account_id>/setujui")
+def approve(account_id: int):
+    """Approve: ``VERIFIED``, and the set-passphrase link goes out."""
+    account = _account(account_id)
+    if not verification.can_decide(account):
+        return _detail(account, "Akun ini tidak sedang menunggu verifikasi.", 409)
+    password = verification.approve(account, actor())
+    db.session.commit()
+    verification.send_account_message(account, password)
+    return _detail(account)
+
+
+@bp.post("/akun/<int:account_id>/tolak")
+def reject(account_id: int):
+    """Reject with a reason; the subscriber gets a new activation link to correct the data."""
+    account = _account(account_id)
+    if not verification.can_decide(account):
+        return _detail(account, "Akun ini tidak sedang menunggu verifikasi.", 409)
+    try:
+        verification.reject(account, request.form.get("reason", ""), actor())
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _detail(account, str(exc), 422)
+    db.session.commit()
+    return _detail(account)
+
+
+@bp.post("/akun/<int:account_id>/kirim-ulang")
+def resend(account_id: int):
+    """Resend the link that fits the account's state (activation or set passphrase); the old link dies."""
+    account = _account(account_id)
+    try:
+        if verification.pending_request(account) is not None:
+            verification.send_set_passphrase(account, actor())
+        else:
+            enrolment.resend_activation(account, actor())
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _detail(account, str(exc), 409)
+    db.session.commit()
+    flash("Tautan baru sudah dikirim; tautan lama tidak berlaku lagi.", "success")
+    return _detail(account)

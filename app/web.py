@@ -1,0 +1,31 @@
+"""Small helpers shared by the views: who is acting, fragments for HTMX, agency scoping."""
+
+from __future__ import annotations
+
+from flask import abort, render_template, request
+from flask_login import current_user
+
+from .extensions import htmx
+from .services.audit import Actor
+
+
+def actor(name: str | None = None) -> Actor:
+    """Return the audit actor of this request: the signed-in account or ``name``, with the client IP."""
+    if current_user.is_authenticated:
+        label = current_user.username or current_user.email
+        return Actor(label, ip=request.remote_addr, agency_id=current_user.agency_id)
+    return Actor(name or "anonymous", ip=request.remote_addr)
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    """Render the page, or only its fragment when HTMX asks (the page includes the fragment)."""
+    template = fragment if fragment and htmx and not htmx.boosted else page
+    return render_template(template, **context), status
+
+
+def require_role(*roles: str) -> None:
+    """Abort with 403 unless the signed-in account has one of ``roles``."""
+    if not current_user.is_authenticated:
+        abort(401)
+    if current_user.role not in roles:
+        abort(403)

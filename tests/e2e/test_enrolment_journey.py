@@ -1,0 +1,159 @@
+"""The whole enrolment journey in Debian's Chromium with a fake camera: register → activate → verify → issue."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from app.extensions import db
+from app.models import Account, Agency, AsnRecord, PopulationRecord, Role
+from app.services import notifications, registries
+from app.services.passwords import hash_password
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+PASSPHRASE = "Kuat#Sekali2026"
+
+
+@pytest.fixture()
+def agency_setup(app, instance_dir):
+    """Return a fresh agency with a verifier and a function that adds a registry person (with a photo)."""
+    with app.app_context():
+        code = "E2E" + secrets.token_hex(3).upper()
+        agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
+        db.session.add(agency)
+        db.session.flush()
+        password = "Verif#" + secrets.token_hex(6)
+        verifier = Account(role=Role.VERIFIER, agency_id=agency.id, email=f"verif@{agency.email_domain}",
+                           username=f"verif-{code.lower()}", password_hash=hash_password(password), name="Verifikator Uji")
+        db.session.add(verifier)
+        db.session.commit()
+        state = {"agency_id": agency.id, "domain": agency.email_domain, "code": code,
+                 "username": verifier.username, "password": password, "seed": 0}
+
+    def add_person(photo: bytes):
+        with app.app_context():
+            state["seed"] += 1
+            person, servant = registries.demo_people(1, state["code"], seed=hash((state["code"], state["seed"])) & 0xFFFF)[0]
+            folder = Path(instance_dir) / "registry" / "photos"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{person['nik']}.jpg").write_bytes(photo)
+            db.session.add(PopulationRecord(nik=person["nik"], name=person["name"], birth_date=person["birth_date"],
+                                            gender=person["gender"], photo_path=f"registry/photos/{person['nik']}.jpg"))
+            db.session.add(AsnRecord(**{**servant, "agency_code": state["code"]}))
+            db.session.commit()
+            return person, servant
+
+    state["add_person"] = add_person
+    return state
+
+
+def deliver(app) -> None:
+    """Send what the outbox holds, as `flask outbox work` does in production."""
+    with app.app_context():
+        notifications.work()
+        db.session.commit()
+
+
+def launch(playwright, clip: Path):
+    """Start Debian's Chromium with a fake camera playing ``clip``."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}",
+        ],
+    )
+
+
+def take_selfie(page: Page) -> None:
+    """Wait for the camera, take the picture and send it."""
+    page.wait_for_function("() => { const v = document.querySelector('[data-camera] video'); return v && v.videoWidth > 0; }")
+    page.get_by_role("button", name="Ambil foto").click()
+    send = page.get_by_role("button", name="Kirim swafoto")
+    expect(send).to_be_enabled()
+    send.click()
+
+
+def enrol(app, live_server, setup, smtp_server, whatsapp_gateway, browser, person, servant):
+    """Drive the journey up to the verifier's detail page; return (verifier page, subscriber page, e-mail)."""
+    email = f"{person['nik'][-6:]}.{secrets.token_hex(2)}@{setup['domain']}"
+    phone_local = "0812" + person["nik"][-8:]
+    verifier = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    verifier.goto(f"{live_server.url}/login")
+    verifier.fill("#username", setup["username"])
+    verifier.fill("#password", setup["password"])
+    verifier.get_by_role("button", name="Masuk").click()
+    expect(verifier.get_by_role("heading", name="Antrean verifikasi")).to_be_visible()
+    verifier.get_by_role("link", name="Daftarkan pegawai").click()
+    verifier.fill("#name", person["name"])
+    verifier.fill("#nik", person["nik"])
+    verifier.fill("#nip", servant["nip"])
+    verifier.fill("#email", email)
+    verifier.fill("#phone", phone_local)
+    verifier.get_by_role("button", name="Daftarkan dan kirim tautan aktivasi").click()
+    expect(verifier.locator("#account-status")).to_have_text("REGISTERED")
+
+    deliver(app)
+    activation = smtp_server.wait_for(email).link(r"/aktivasi/")
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    phone.goto(activation)
+    phone.fill("#name", person["name"])
+    phone.get_by_role("button", name="Simpan dan lanjut").click()
+    phone.fill("#phone", phone_local)
+    phone.get_by_role("button", name="Kirim kode OTP").click()
+    code = re.search(r"\b(\d{6})\b", whatsapp_gateway.wait_for("+62" + phone_local[1:])["message"]).group(1)
+    phone.fill("#code", code)
+    phone.get_by_role("button", name="Verifikasi").click()
+    phone.fill("#nip", servant["nip"])
+    phone.get_by_role("button", name="Simpan dan lanjut").click()
+    take_selfie(phone)
+    expect(phone.get_by_text("Swafoto tersimpan")).to_be_visible()
+    phone.get_by_role("link", name="Lanjut").click()
+    phone.get_by_label("Saya menyetujui kebijakan privasi Paraf.").check()
+    phone.get_by_label("Saya menyetujui perjanjian pemilik sertifikat elektronik.").check()
+    phone.get_by_role("button", name="Kirim data untuk diverifikasi").click()
+    expect(phone.locator("#account-status")).to_have_text("ACTIVATED")
+
+    verifier.goto(f"{live_server.url}/verifikator/?q={person['nik']}")
+    verifier.get_by_role("link", name=person["name"]).click()
+    return verifier, phone, email
+
+
+def test_full_journey_then_a_face_that_does_not_match(app, live_server, agency_setup, smtp_server, whatsapp_gateway,
+                                                       face_photos, fake_camera_clip):
+    with sync_playwright() as playwright:
+        browser = launch(playwright, fake_camera_clip("obama2"))
+        person, servant = agency_setup["add_person"](face_photos["obama"])
+        verifier, phone, email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
+        expect(verifier.locator("#face-verdict")).to_have_text("cocok")
+        verifier.locator("#approve").click()
+        expect(verifier.locator("#account-status")).to_have_text("VERIFIED")
+
+        deliver(app)
+        phone.goto(smtp_server.wait_for(email, subject="Penerbitan").link(r"/terbitkan/"))
+        phone.get_by_role("link", name="Data benar, lanjut").click()
+        take_selfie(phone)
+        phone.fill("#passphrase", PASSPHRASE)
+        expect(phone.locator("#passphrase-rules li.ok")).to_have_count(6)
+        phone.fill("#confirmation", PASSPHRASE)
+        phone.get_by_role("button", name="Lanjut").click()
+        expect(phone.locator("#agreement")).to_be_disabled()
+        phone.locator("#agreement-text").evaluate("box => { box.scrollTop = box.scrollHeight; box.dispatchEvent(new Event('scroll')); }")
+        phone.locator("#agreement").check()
+        phone.get_by_role("button", name="Terbitkan sertifikat").click()
+        expect(phone.locator("#certificate-status")).to_have_text("ISSUE")
+        expect(phone.locator("#certificate-validity")).to_contain_text("sampai")
+        browser.close()
+
+        browser = launch(playwright, fake_camera_clip("biden"))
+        person, servant = agency_setup["add_person"](face_photos["obama"])
+        verifier, _phone, _email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
+        expect(verifier.locator("#face-verdict")).to_have_text("tidak cocok")
+        browser.close()
