@@ -238,8 +238,8 @@ def read_rows(path: Path, columns: tuple[str, ...], report: ImportReport):
         report.errors.append((1, f"Kolom wajib tidak ada di baris judul: {', '.join(missing)}."))
         return
     reader.fieldnames = fields
-    for number, row in enumerate(reader, start=2):
-        yield number, {name: (row.get(name) or "").strip() for name in columns}
+    for row in reader:  # line_num: the file's line number, right even after blank lines
+        yield reader.line_num, {name: (row.get(name) or "").strip() for name in columns}
 
 
 def check_gender(raw: str) -> str:

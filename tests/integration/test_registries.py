@@ -155,8 +155,12 @@ def test_csv_header_semicolons_bom_and_encoding(cleanup, app_ctx, tmp_path):
     nik = new_nik(date(1975, 12, 31), "P")
     cleanup["nik"].append(nik)
     path = tmp_path / "excel.csv"
-    path.write_bytes("\ufeffNIK;Name;Birth_Date;Gender\r\n".encode() + f"{nik};Wulan Sari;1975-12-31;P\r\n".encode())
-    assert registries.import_population(path, instance) == ImportReport(imported=1)  # no photo column needed
+    path.write_bytes(
+        "\ufeffNIK;Name;Birth_Date;Gender\r\n\r\n".encode()
+        + f"{nik};Wulan Sari;1975-12-31;P\r\n\r\n1;Salah;1975-12-31;P\r\n".encode()
+    )
+    report = registries.import_population(path, instance)  # no photo column needed; blank lines skipped
+    assert report == ImportReport(imported=1, errors=[(5, "NIK harus 16 digit angka.")])
 
     missing = write_csv(tmp_path / "kurang.csv", "nik,name,birth_date", [f"{nik},Wulan Sari,1975-12-31"])
     assert registries.import_population(missing, instance).errors == [
