@@ -28,6 +28,17 @@ ENVIRONMENT_KEYS = {
     "SOFTHSM2_CONF": "SOFTHSM2_CONF",
     "SECRET_KEY": "SECRET_KEY",
     "LOG_LEVEL": "LOG_LEVEL",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USE_TLS": "MAIL_USE_TLS",
+    "MAIL_USE_SSL": "MAIL_USE_SSL",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_FROM": "MAIL_FROM",
+    "WHATSAPP_GATEWAY_URL": "WHATSAPP_GATEWAY_URL",
+    "WHATSAPP_GATEWAY_TOKEN": "WHATSAPP_GATEWAY_TOKEN",
+    "REGISTRY_URL": "REGISTRY_URL",
+    "REGISTRY_TOKEN": "REGISTRY_TOKEN",
 }
 
 
@@ -94,9 +105,19 @@ def defaults(instance: Path) -> dict:
     }
 
 
-def from_environment() -> dict:
-    """Return the configuration values set in the environment."""
-    return {key: os.environ[name] for name, key in ENVIRONMENT_KEYS.items() if os.environ.get(name)}
+def _typed(value: str, like: object) -> object:
+    """Convert an environment string to the type of the default it replaces."""
+    if isinstance(like, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(like, int):
+        return int(value)
+    return value
+
+
+def from_environment(instance: Path) -> dict:
+    """Return the configuration values set in the environment, typed like their defaults."""
+    base = defaults(instance)
+    return {key: _typed(os.environ[name], base.get(key)) for name, key in ENVIRONMENT_KEYS.items() if os.environ.get(name)}
 
 
 def configure(app: Flask, overrides: dict | None = None) -> None:
@@ -104,6 +125,6 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
     instance = Path(app.instance_path)
     app.config.from_mapping(defaults(instance))
     app.config.from_mapping(read_config(instance))
-    app.config.from_mapping(from_environment())
+    app.config.from_mapping(from_environment(instance))
     if overrides:
         app.config.from_mapping(overrides)

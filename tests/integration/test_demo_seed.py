@@ -1,0 +1,60 @@
+"""`flask demo seed`: the demo data set and instance/demo-accounts.json, as the operator contract describes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from app import create_app
+from app.extensions import db
+from app.lifecycle import AccountStatus, CertificateStatus
+from app.models import Account, Certificate, PopulationRecord
+from app.services import pki
+from signer import keys
+
+
+@pytest.fixture()
+def demo_app(app, tmp_path):
+    """Return an app on its own database and instance folder, sharing the session's HSM token."""
+    fresh = create_app({**app.config, "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}"})
+    with fresh.app_context():
+        upgrade()
+        pki.init_pki()
+        db.session.commit()
+    yield fresh
+    with fresh.app_context():
+        db.engine.dispose()
+
+
+def test_seed_writes_working_credentials_once(demo_app, tmp_path):
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    credentials = json.loads((tmp_path / "demo-accounts.json").read_text())
+    assert set(credentials) == {"verifier", "subscriber", "api_client"}
+
+    with demo_app.app_context():
+        subscriber = db.session.execute(select(Account).where(Account.username == credentials["subscriber"]["username"])).scalar_one()
+        verifier = db.session.execute(select(Account).where(Account.username == credentials["verifier"]["username"])).scalar_one()
+        assert subscriber.status == AccountStatus.VERIFIED and subscriber.agency_id == verifier.agency_id
+        assert subscriber.profile.nik == credentials["subscriber"]["nik"]
+        certificate = db.session.execute(select(Certificate).where(Certificate.account_id == subscriber.id)).scalar_one()
+        assert certificate.status == CertificateStatus.ISSUE
+        with keys.unlock(pki.context().hsm, certificate.key_blob, credentials["subscriber"]["passphrase"]) as key:
+            assert key.sign(b"demo")
+        assert db.session.execute(select(PopulationRecord)).scalars().first() is not None
+
+    client = demo_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = client.post("/login", data={"csrf_token": token, **{k: credentials["verifier"][k] for k in ("username", "password")}})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/verifikator/")
+
+    again = runner.invoke(args=["demo", "seed"])
+    assert again.exit_code == 0 and "already present" in again.output
+    assert json.loads((tmp_path / "demo-accounts.json").read_text()) == credentials
