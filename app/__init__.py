@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request, session
-from flask_babel import get_locale
+from flask import Flask, has_request_context, request, session
+from flask_babel import get_locale, lazy_gettext
 
 from . import settings
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
@@ -32,7 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Masuk terlebih dahulu untuk membuka halaman ini."
+    login_manager.login_message = lazy_gettext("Masuk terlebih dahulu untuk membuka halaman ini.")
+    login_manager.localize_callback = str  # the lazy message, translated when it is flashed
     babel.init_app(app, locale_selector=select_locale, default_locale="id", default_timezone="Asia/Jakarta")
     app.jinja_env.globals["get_locale"] = get_locale
 
@@ -56,7 +57,12 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def select_locale() -> str:
-    """Use Indonesian unless the visitor chose English with ``?lang=en`` (remembered in the session)."""
+    """Use Indonesian unless the visitor chose English with ``?lang=en`` (remembered in the session).
+
+    Outside a request (CLI commands, workers, tests in an app context) messages are Indonesian.
+    """
+    if not has_request_context():
+        return "id"
     chosen = request.args.get("lang")
     if chosen in LOCALES:
         session["lang"] = chosen

@@ -5,20 +5,22 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    400: "Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi.",
-    401: "Masuk terlebih dahulu untuk membuka halaman ini.",
-    403: "Anda tidak berhak membuka halaman ini.",
-    404: "Halaman tidak ditemukan.",
-    405: "Metode tidak diizinkan untuk alamat ini.",
-    410: "Tautan sudah tidak berlaku.",
-    413: "Berkas terlalu besar.",
-    500: "Terjadi kesalahan di server. Coba lagi beberapa saat lagi; bila berulang, hubungi admin.",
+    400: lazy_gettext("Permintaan tidak dapat diproses. Periksa isian Anda lalu coba lagi."),
+    401: lazy_gettext("Masuk terlebih dahulu untuk membuka halaman ini."),
+    403: lazy_gettext("Anda tidak berhak membuka halaman ini."),
+    404: lazy_gettext("Halaman tidak ditemukan."),
+    405: lazy_gettext("Metode tidak diizinkan untuk alamat ini."),
+    410: lazy_gettext("Tautan sudah tidak berlaku."),
+    413: lazy_gettext("Berkas terlalu besar."),
+    500: lazy_gettext("Terjadi kesalahan di server. Coba lagi beberapa saat lagi; bila berulang, hubungi admin."),
 }
 
 
@@ -27,6 +29,7 @@ def _wants_json() -> bool:
 
 
 def _respond(status: int, message: str):
+    message = str(message)  # a lazy default, translated now
     if _wants_json():
         return jsonify(error=message, status=status), status
     return render_template("errors/error.html", status=status, message=message), status
@@ -37,7 +40,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return _respond(400, "Sesi formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi.")
+        return _respond(400, _("Sesi formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

@@ -9,12 +9,12 @@ from .extensions import htmx
 from .services.audit import Actor
 
 
-def actor(name: str | None = None) -> Actor:
-    """Return the audit actor of this request: the signed-in account or ``name``, with the client IP."""
+def actor(name: str | None = None, agency_id: int | None = None) -> Actor:
+    """Return the audit actor of this request: the signed-in account, or ``name`` of ``agency_id``, with the client IP."""
     if current_user.is_authenticated:
         label = current_user.username or current_user.email
         return Actor(label, ip=request.remote_addr, agency_id=current_user.agency_id)
-    return Actor(name or "anonymous", ip=request.remote_addr)
+    return Actor(name or "anonymous", ip=request.remote_addr, agency_id=agency_id)
 
 
 def render(page: str, fragment: str | None = None, status: int = 200, **context):

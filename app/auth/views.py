@@ -47,7 +47,7 @@ def login():
             record(actor(), "auth.login", "account", account.id)
             db.session.commit()
             return redirect(home_for(account))
-        record(actor(), "auth.login_failed", "account", account.id if account else None)
+        record(actor(agency_id=account.agency_id if account else None), "auth.login_failed", "account", account.id if account else None)
         db.session.commit()
         error = _("Nama pengguna atau kata sandi salah.")
     return render_template("auth/login.html", error=error), 401 if error else 200

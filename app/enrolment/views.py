@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
 from ..lifecycle import AccountStatus
 from ..models import Account, Certificate
-from ..services import enrolment, faces, issuance, otp, registries, tokens, verification
+from ..services import enrolment, faces, issuance, notifications, otp, registries, tokens, verification
 from ..services.enrolment import WIZARD_STEPS, EnrolmentError
 from ..web import actor, render
 
@@ -49,7 +50,7 @@ def _wizard_account() -> Account:
     account_id = session.get("enrolment_account")
     account = db.session.get(Account, account_id) if account_id else None
     if account is None:
-        abort(403, "Buka tautan aktivasi dari e-mail Anda untuk melanjutkan.")
+        abort(403, _("Buka tautan aktivasi dari e-mail Anda untuk melanjutkan."))
     return account
 
 
@@ -57,9 +58,9 @@ def _wizard_account() -> Account:
 def activate(token: str):
     """Use an activation link: it works once and binds the wizard to this browser."""
     try:
-        account = enrolment.open_activation(token)
+        account = enrolment.open_activation(token, request.remote_addr)
     except tokens.TokenError as exc:
-        db.session.rollback()
+        db.session.commit()  # the refusal is audited
         return render_template("enrolment/link_error.html", message=str(exc)), 410
     db.session.commit()
     session["enrolment_account"] = account.id
@@ -112,7 +113,7 @@ def send_code():
     account = _wizard_account()
     try:
         number = enrolment.send_phone_code(account, request.form.get("phone", ""))
-    except (EnrolmentError, otp.OtpError) as exc:
+    except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
         db.session.rollback()
         return _wizard(account, "telepon", str(exc), getattr(exc, "field", "phone"), 422)
     db.session.commit()
@@ -122,7 +123,7 @@ def send_code():
 @bp.post("/aktivasi/telepon/verifikasi")
 def verify_code():
     """Step 2b: check the OTP."""
-    return _step_post("telepon", lambda a: enrolment.verify_phone_code(a, request.form.get("code", "")))
+    return _step_post("telepon", lambda a: enrolment.verify_phone_code(a, request.form.get("code", ""), request.remote_addr))
 
 
 @bp.post("/aktivasi/kedinasan")
@@ -140,9 +141,9 @@ def _uploaded_image(field: str = "selfie") -> bytes:
     upload = request.files.get(field)
     data = upload.read(MAX_SELFIE_BYTES + 1) if upload else b""
     if not data:
-        raise EnrolmentError("Ambil swafoto terlebih dahulu.", field)
+        raise EnrolmentError(_("Ambil swafoto terlebih dahulu."), field)
     if len(data) > MAX_SELFIE_BYTES:
-        raise EnrolmentError("Foto terlalu besar (maksimal 5 MB).", field)
+        raise EnrolmentError(_("Foto terlalu besar (maksimal 5 MB)."), field)
     return data
 
 
@@ -158,7 +159,8 @@ def submit():
     account = _wizard_account()
     try:
         password = enrolment.submit(
-            account, bool(request.form.get("privacy")), bool(request.form.get("agreement")), actor("subscriber:" + account.email)
+            account, bool(request.form.get("privacy")), bool(request.form.get("agreement")),
+            actor("subscriber:" + account.email, account.agency_id),
         )
     except EnrolmentError as exc:
         db.session.rollback()
@@ -171,7 +173,7 @@ def submit():
 def _issuance_account() -> tuple[Account, str]:
     raw = session.get("issuance_token")
     if not raw:
-        abort(403, "Buka tautan penerbitan dari e-mail atau WhatsApp Anda.")
+        abort(403, _("Buka tautan penerbitan dari e-mail atau WhatsApp Anda."))
     try:
         return issuance.open_link(raw), raw
     except tokens.TokenError as exc:
@@ -184,6 +186,8 @@ def issue_start(token: str):
     try:
         issuance.open_link(token)
     except tokens.TokenError as exc:
+        tokens.record_refusal(token, verification.SET_PASSPHRASE, actor())
+        db.session.commit()
         return render_template("enrolment/link_error.html", message=str(exc)), 410
     session["issuance_token"], session["issuance_step"] = token, 1
     session.pop("issuance_selfie_ok", None)
@@ -213,8 +217,9 @@ def issue_selfie():
     """Step 2: re-check the selfie."""
     account, _raw = _issuance_account()
     try:
-        issuance.recheck_selfie(account, _uploaded_image())
+        issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
     except (EnrolmentError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
+        db.session.commit()  # a face that does not match is audited
         return _issue_page(account, 2, str(exc), "selfie", 422)
     session["issuance_selfie_ok"] = True
     return _issue_page(account, 3)
@@ -225,18 +230,20 @@ def issue_submit():
     """Step 5: make the key and the certificate."""
     account, raw = _issuance_account()
     if not session.get("issuance_selfie_ok"):
-        return _issue_page(account, 2, "Lakukan pemeriksaan swafoto terlebih dahulu.", "selfie", 422)
+        return _issue_page(account, 2, _("Lakukan pemeriksaan swafoto terlebih dahulu."), "selfie", 422)
     form = request.form
     try:
         certificate = issuance.issue(
             account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju",
-            actor("subscriber:" + account.email),
+            actor("subscriber:" + account.email, account.agency_id),
         )
     except EnrolmentError as exc:
         db.session.rollback()
         return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
         db.session.rollback()
+        tokens.record_refusal(raw, verification.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id))
+        db.session.commit()
         return render_template("enrolment/link_error.html", message=str(exc)), 410
     db.session.commit()
     for key in ("issuance_token", "issuance_step", "issuance_selfie_ok"):

@@ -36,7 +36,10 @@ class Account(UserMixin, db.Model):
     """A person who logs in or is registered: subscriber, verifier, RA operator, agency head or admin."""
 
     __tablename__ = "accounts"
-    __table_args__ = (Index("ix_accounts_agency_status_id", "agency_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_accounts_agency_status_id", "agency_id", "status", "id"),
+        Index("ix_accounts_agency_id_id", "agency_id", "id"),  # the verifier queue: newest first, keyset pages
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

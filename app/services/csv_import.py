@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext
 
 from ..extensions import db
 from ..models import Agency
@@ -19,6 +20,7 @@ from .enrolment import EnrolmentError, register, validate_registration
 COLUMNS = ("name", "nik", "nip", "email", "phone")
 CHUNK = 100
 MAX_BYTES = 10 * 1024 * 1024
+LINE, TOO_MANY = "_line", "_too_many"  # bookkeeping columns of the stored copy
 
 
 @dataclass
@@ -62,24 +64,34 @@ def _rows(job_id: str) -> list[dict]:
 def start(agency_id: int, data: bytes, owner_id: int) -> ImportJob:
     """Check the file's header and size and store it; rows are registered by :func:`step`."""
     if not data:
-        raise EnrolmentError("Pilih berkas CSV terlebih dahulu.", "file")
+        raise EnrolmentError(gettext("Pilih berkas CSV terlebih dahulu."), "file")
     if len(data) > MAX_BYTES:
-        raise EnrolmentError("Berkas terlalu besar (maksimal 10 MB).", "file")
+        raise EnrolmentError(gettext("Berkas terlalu besar (maksimal 10 MB)."), "file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise EnrolmentError("Berkas harus CSV berformat UTF-8.", "file") from None
+        raise EnrolmentError(gettext("Berkas harus CSV berformat UTF-8."), "file") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
-        raise EnrolmentError("Kolom berikut tidak ada di baris judul CSV: " + ", ".join(missing) + f". Gunakan kolom: {','.join(COLUMNS)}.", "file")
+        raise EnrolmentError(
+            gettext(
+                "Kolom berikut tidak ada di baris judul CSV: %(missing)s. Gunakan kolom: %(columns)s.",
+                missing=", ".join(missing),
+                columns=",".join(COLUMNS),
+            ),
+            "file",
+        )
     job = ImportJob(id=secrets.token_urlsafe(12), agency_id=agency_id, owner_id=owner_id, total=sum(1 for _ in reader))
     normalised = io.StringIO()
-    writer = csv.DictWriter(normalised, fieldnames=list(COLUMNS))
+    writer = csv.DictWriter(normalised, fieldnames=[*COLUMNS, LINE, TOO_MANY])
     writer.writeheader()
-    for row in csv.DictReader(io.StringIO(text)):
-        writer.writerow({column: (row.get(name) or "").strip() for name, column in ((n, n.strip().lower()) for n in row) if column in COLUMNS})
+    reader = csv.DictReader(io.StringIO(text))
+    for row in reader:
+        values = {name.strip().lower(): (value or "").strip() for name, value in row.items() if name is not None}
+        # the file's own line number (blank lines count), and whether the row had more values than the header
+        writer.writerow({**{column: values.get(column, "") for column in COLUMNS}, LINE: reader.line_num, TOO_MANY: int(None in row)})
     (_folder() / f"{job.id}.csv").write_text(normalised.getvalue(), encoding="utf-8")
     _save(job)
     return job
@@ -102,7 +114,10 @@ def step(job_id: str, agency: Agency, owner_id: int, actor: Actor) -> ImportJob 
         return None
     rows = _rows(job_id)[job.done : job.done + CHUNK]
     for offset, row in enumerate(rows):
-        number = job.done + offset + 2  # the header is row 1
+        number = int(row.get(LINE) or job.done + offset + 2)  # the header is row 1
+        if row.get(TOO_MANY) == "1":
+            job.errors.append((number, gettext("Baris ini berisi lebih banyak nilai daripada kolom judul. Beri tanda kutip pada nilai yang memuat koma.")))
+            continue
         savepoint = db.session.begin_nested()
         try:
             register(agency, validate_registration(row, agency), actor)

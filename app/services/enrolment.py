@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from .. import lifecycle
 from ..extensions import db
-from ..urls import public_url
 from ..lifecycle import AccountStatus
 from ..models import Account, Agency, Employment, Role, SubscriberProfile
 from ..models.types import utcnow
+from ..urls import public_url
 from . import faces, identity, notifications, otp, registries, tokens
 from .audit import Actor, record
 
@@ -26,7 +27,7 @@ WIZARD_STEPS = ("data-diri", "telepon", "kedinasan", "swafoto", "persetujuan")
 
 
 class EnrolmentError(ValueError):
-    """Input that cannot be accepted, with a message in Bahasa Indonesia saying what to fix."""
+    """Input that cannot be accepted, with a message (Indonesian msgid, translated) saying what to fix."""
 
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -48,7 +49,7 @@ def _clean_email(raw: str, field: str = "email") -> str:
     email = (raw or "").strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 254:
-        raise EnrolmentError("Alamat e-mail tidak valid. Contoh: nama@instansi.go.id", field)
+        raise EnrolmentError(gettext("Alamat e-mail tidak valid. Contoh: nama@instansi.go.id"), field)
     return email
 
 
@@ -56,7 +57,7 @@ def _check_domain(email: str, agency: Agency, field: str = "email") -> None:
     domain = email.rsplit("@", 1)[1]
     allowed = agency.email_domain.lower()
     if domain != allowed and not domain.endswith("." + allowed):
-        raise EnrolmentError(f"Gunakan e-mail dinas dengan domain {agency.email_domain}.", field)
+        raise EnrolmentError(gettext("Gunakan e-mail dinas dengan domain %(domain)s.", domain=agency.email_domain), field)
 
 
 def _invalid(field: str):
@@ -73,9 +74,9 @@ def _invalid(field: str):
 
 def _unique(email: str, nik: str) -> None:
     if db.session.execute(select(Account.id).where(Account.email == email)).first():
-        raise EnrolmentError("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi.", "email")
+        raise EnrolmentError(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
     if db.session.execute(select(SubscriberProfile.account_id).where(SubscriberProfile.nik == nik)).first():
-        raise EnrolmentError("NIK ini sudah terdaftar di Paraf.", "nik")
+        raise EnrolmentError(gettext("NIK ini sudah terdaftar di Paraf."), "nik")
 
 
 def validate_registration(raw: dict, agency: Agency) -> Registration:
@@ -136,18 +137,19 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
     agency_email = _clean_email(agency_email, "agency_email")
     domain = agency_email.rsplit("@", 1)[1]
     agencies = db.session.execute(select(Agency)).scalars().all()
-    agency = next((a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())), None)
+    matching = [a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())]
+    agency = max(matching, key=lambda a: len(a.email_domain), default=None)  # the most specific domain wins
     if agency is None:
-        raise EnrolmentError("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf.", "agency_email")
+        raise EnrolmentError(gettext("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf."), "agency_email")
     person = registries.registry().find_person(nik.strip())
     if person is None:
-        raise EnrolmentError("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda.", "nik")
+        raise EnrolmentError(gettext("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda."), "nik")
     registration = Registration(name=person.name, nik=nik.strip(), nip="", email=agency_email, phone="")
     _unique(registration.email, registration.nik)
     account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=agency_email, name=person.name)
     account.agency = agency
     db.session.add(account)
-    lifecycle.apply(account, "account", "register", actor, details={"self": True})
+    lifecycle.apply(account, "account", "register", replace(actor, agency_id=agency.id), details={"self": True})
     db.session.add(SubscriberProfile(account_id=account.id, nik=registration.nik, registry_email=registry_email, wizard_data={}))
     _send_activation(account)
     db.session.flush()
@@ -157,16 +159,28 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
 def resend_activation(account: Account, actor: Actor) -> None:
     """Send a new activation link; the previous one stops working."""
     if account.status not in (AccountStatus.REGISTERED, AccountStatus.REJECTED):
-        raise EnrolmentError("Tautan aktivasi hanya dapat dikirim ulang sebelum data dikirim atau setelah ditolak.")
+        raise EnrolmentError(gettext("Tautan aktivasi hanya dapat dikirim ulang sebelum data dikirim atau setelah ditolak."))
     _send_activation(account)
     record(actor, "account.resend_activation", "account", account.id)
 
 
-def open_activation(raw_token: str) -> Account:
-    """Use an activation link (single use) and return its account; raise ``tokens.TokenError`` if it is not valid."""
-    token = tokens.consume(raw_token, ACTIVATION)
+def subscriber_actor(account: Account, ip: str | None = None) -> Actor:
+    """Return the audit actor for a subscriber acting through a link-bound page."""
+    return Actor("subscriber:" + account.email, ip=ip, agency_id=account.agency_id)
+
+
+def open_activation(raw_token: str, ip: str | None = None) -> Account:
+    """Use an activation link (single use) and return its account; raise ``tokens.TokenError`` if it is not valid.
+
+    A refused link is written to the audit trail: the caller commits after ``TokenError`` too.
+    """
+    try:
+        token = tokens.consume(raw_token, ACTIVATION)
+    except tokens.TokenError:
+        tokens.record_refusal(raw_token, ACTIVATION, Actor("anonymous", ip=ip))
+        raise
     account = db.session.get(Account, token.account_id)
-    record(Actor("subscriber:" + account.email), "account.activation_opened", "account", account.id)
+    record(subscriber_actor(account, ip), "account.activation_opened", "account", account.id)
     return account
 
 
@@ -177,7 +191,7 @@ def editable(account: Account) -> bool:
 
 def _require_editable(account: Account) -> SubscriberProfile:
     if not editable(account):
-        raise EnrolmentError("Data sudah dikirim dan sedang diverifikasi; tidak dapat diubah lagi.")
+        raise EnrolmentError(gettext("Data sudah dikirim dan sedang diverifikasi; tidak dapat diubah lagi."))
     return account.profile
 
 
@@ -195,7 +209,9 @@ def save_personal(account: Account, name: str, front_title: str, back_title: str
     person = registries.registry().find_person(profile.nik)
     if person is None or _normalised(person.name) != _normalised(name):
         profile.population_match = False
-        raise EnrolmentError("Nama dan NIK tidak cocok dengan data kependudukan. Tulis nama sesuai KTP, tanpa gelar.", "name")
+        raise EnrolmentError(
+            gettext("Nama dan NIK tidak cocok dengan data kependudukan. Tulis nama sesuai KTP, tanpa gelar."), "name"
+        )
     profile.population_match = True
     profile.name, profile.front_title, profile.back_title = name, front, back
     profile.birth_date, profile.gender = nik_info.birth_date, nik_info.gender
@@ -213,10 +229,17 @@ def send_phone_code(account: Account, phone: str) -> str:
     return number
 
 
-def verify_phone_code(account: Account, code: str) -> None:
-    """Step 2b: check the OTP; the phone counts as verified from now on."""
+def verify_phone_code(account: Account, code: str, ip: str | None = None) -> None:
+    """Step 2b: check the OTP; the phone counts as verified from now on (wrong and locked codes are audited)."""
     profile = _require_editable(account)
-    otp.check(account.id, (code or "").strip())
+    try:
+        otp.check(account.id, (code or "").strip())
+    except otp.OtpWrong as exc:
+        record(subscriber_actor(account, ip), "account.otp_wrong", "account", account.id, details={"remaining": exc.remaining})
+        raise
+    except otp.OtpLocked:
+        record(subscriber_actor(account, ip), "account.otp_locked", "account", account.id)
+        raise
     profile.phone_verified_at = utcnow()
     profile.wizard_step = max(profile.wizard_step, 2)
 
@@ -230,20 +253,20 @@ def save_service(account: Account, employment: str, nip: str = "", unit: str = "
         servant = registries.registry().find_civil_servant(nip.strip())
         if servant is None:
             profile.asn_match = False
-            raise EnrolmentError("NIP tidak ditemukan di data kepegawaian. Periksa kembali NIP Anda.", "nip")
+            raise EnrolmentError(gettext("NIP tidak ditemukan di data kepegawaian. Periksa kembali NIP Anda."), "nip")
         if servant.nik != profile.nik:
             profile.asn_match = False
-            raise EnrolmentError("NIP ini terdaftar untuk NIK lain. Periksa kembali NIP Anda.", "nip")
+            raise EnrolmentError(gettext("NIP ini terdaftar untuk NIK lain. Periksa kembali NIP Anda."), "nip")
         profile.asn_match = _normalised(servant.name) == _normalised(profile.name)
         profile.nip, profile.unit, profile.position, profile.province = servant.nip, servant.unit, servant.position, servant.province
         profile.employment = Employment.ASN
     elif employment == Employment.NON_ASN:
-        profile.unit = _invalid("unit")(identity.check_free_text, unit, "Unit kerja")
-        profile.position = _invalid("position")(identity.check_free_text, position, "Jabatan")
-        profile.province = _invalid("province")(identity.check_free_text, province, "Provinsi")
+        profile.unit = _invalid("unit")(identity.check_free_text, unit, gettext("Unit kerja"))
+        profile.position = _invalid("position")(identity.check_free_text, position, gettext("Jabatan"))
+        profile.province = _invalid("province")(identity.check_free_text, province, gettext("Provinsi"))
         profile.nip, profile.employment, profile.asn_match = profile.nik, Employment.NON_ASN, None
     else:
-        raise EnrolmentError("Pilih status kepegawaian: ASN atau Non-ASN.", "employment")
+        raise EnrolmentError(gettext("Pilih status kepegawaian: ASN atau Non-ASN."), "employment")
     profile.wizard_step = max(profile.wizard_step, 3)
 
 
@@ -273,13 +296,13 @@ def missing_steps(profile: SubscriberProfile) -> list[str]:
     """Return what is still missing before the data can be sent, in words."""
     missing = []
     if not profile.population_match:
-        missing.append("data diri")
+        missing.append(gettext("data diri"))
     if not profile.phone_verified_at:
-        missing.append("verifikasi nomor WhatsApp")
+        missing.append(gettext("verifikasi nomor WhatsApp"))
     if not profile.employment:
-        missing.append("data kedinasan")
+        missing.append(gettext("data kedinasan"))
     if not profile.selfie_path:
-        missing.append("swafoto")
+        missing.append(gettext("swafoto"))
     return missing
 
 
@@ -290,10 +313,13 @@ def submit(account: Account, privacy: bool, agreement: bool, actor: Actor) -> st
     """
     profile = _require_editable(account)
     if not (privacy and agreement):
-        raise EnrolmentError("Centang kedua persetujuan (kebijakan privasi dan perjanjian pemilik sertifikat) untuk melanjutkan.", "consent")
+        raise EnrolmentError(
+            gettext("Centang kedua persetujuan (kebijakan privasi dan perjanjian pemilik sertifikat) untuk melanjutkan."),
+            "consent",
+        )
     missing = missing_steps(profile)
     if missing:
-        raise EnrolmentError("Lengkapi dulu: " + ", ".join(missing) + ".")
+        raise EnrolmentError(gettext("Lengkapi dulu: %(steps)s.", steps=", ".join(missing)))
     now = utcnow()
     profile.consent_privacy_at = profile.consent_agreement_at = now
     profile.agreement_version, profile.submitted_at = AGREEMENT_VERSION, now
@@ -310,7 +336,7 @@ def submit(account: Account, privacy: bool, agreement: bool, actor: Actor) -> st
     ):
         from .verification import approve  # approval lives with the verifier's actions
 
-        return approve(account, Actor("system:auto-verify"), automatic=True)
+        return approve(account, Actor("system:auto-verify", ip=actor.ip, agency_id=account.agency_id), automatic=True)
     return None
 
 

@@ -11,6 +11,7 @@ from importlib import resources
 
 import cv2
 import numpy as np
+from flask_babel import lazy_gettext
 
 log = logging.getLogger(__name__)
 
@@ -25,36 +26,36 @@ RECOGNIZER_MODEL = "face_recognition_sface_2021dec_int8bq.onnx"
 
 
 class FaceError(ValueError):
-    """A photo that cannot be used; the message (Bahasa Indonesia) says what to do."""
+    """A photo that cannot be used; the message (Indonesian msgid, translated when raised) says what to do."""
 
     message = ""
 
     def __init__(self, message: str | None = None):
-        super().__init__(message or self.message)
+        super().__init__(str(message or self.message))
 
 
 class NotAnImage(FaceError):
     """The bytes are not a readable JPEG or PNG."""
 
-    message = "Berkas bukan gambar JPEG/PNG yang dapat dibaca."
+    message = lazy_gettext("Berkas bukan gambar JPEG/PNG yang dapat dibaca.")
 
 
 class ImageTooLarge(NotAnImage):
     """The file or its pixel count is over the limit (a NotAnImage, so callers catching that catch this too)."""
 
-    message = "Gambar terlalu besar (maksimal 10 MB). Kecilkan ukuran foto lalu unggah ulang."
+    message = lazy_gettext("Gambar terlalu besar (maksimal 10 MB). Kecilkan ukuran foto lalu unggah ulang.")
 
 
 class NoFace(FaceError):
     """No face was found."""
 
-    message = "Wajah tidak terdeteksi. Pastikan wajah terlihat jelas dan cukup cahaya, lalu ambil ulang."
+    message = lazy_gettext("Wajah tidak terdeteksi. Pastikan wajah terlihat jelas dan cukup cahaya, lalu ambil ulang.")
 
 
 class MultipleFaces(FaceError):
     """More than one face was found."""
 
-    message = "Terdeteksi lebih dari satu wajah. Pastikan hanya Anda yang ada di foto."
+    message = lazy_gettext("Terdeteksi lebih dari satu wajah. Pastikan hanya Anda yang ada di foto.")
 
 
 @dataclass(frozen=True)

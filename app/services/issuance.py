@@ -5,37 +5,38 @@ from __future__ import annotations
 import re
 
 from flask import current_app
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import Account, Certificate
 from . import faces, notifications, pki, registries, tokens
-from .audit import Actor
-from .enrolment import AGREEMENT_VERSION, EnrolmentError
+from .audit import Actor, record
+from .enrolment import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
 from .verification import SET_PASSPHRASE, pending_request
 
 FORBIDDEN = "[]^\\"
 RULES = (
-    ("length", "Minimal 8 karakter", lambda p: len(p) >= 8),
-    ("lower", "Memuat huruf kecil (a–z)", lambda p: re.search(r"[a-z]", p) is not None),
-    ("upper", "Memuat huruf besar (A–Z)", lambda p: re.search(r"[A-Z]", p) is not None),
-    ("digit", "Memuat angka (0–9)", lambda p: re.search(r"[0-9]", p) is not None),
-    ("special", "Memuat karakter khusus, misalnya ! @ # $ %", lambda p: re.search(r"[^A-Za-z0-9\s]", p) is not None),
-    ("forbidden", "Tidak memuat [ ] ^ atau \\", lambda p: not any(c in FORBIDDEN for c in p)),
+    ("length", lazy_gettext("Minimal 8 karakter"), lambda p: len(p) >= 8),
+    ("lower", lazy_gettext("Memuat huruf kecil (a–z)"), lambda p: re.search(r"[a-z]", p) is not None),
+    ("upper", lazy_gettext("Memuat huruf besar (A–Z)"), lambda p: re.search(r"[A-Z]", p) is not None),
+    ("digit", lazy_gettext("Memuat angka (0–9)"), lambda p: re.search(r"[0-9]", p) is not None),
+    ("special", lazy_gettext("Memuat karakter khusus, misalnya ! @ # $ %"), lambda p: re.search(r"[^A-Za-z0-9\s]", p) is not None),
+    ("forbidden", lazy_gettext("Tidak memuat [ ] ^ atau \\"), lambda p: not any(c in FORBIDDEN for c in p)),
 )
 
 
 def passphrase_checks(passphrase: str) -> list[tuple[str, str, bool]]:
     """Return each rule as (key, description, satisfied) for live feedback."""
-    return [(key, text, bool(test(passphrase))) for key, text, test in RULES]
+    return [(key, str(text), bool(test(passphrase))) for key, text, test in RULES]
 
 
 def check_passphrase(passphrase: str, confirmation: str) -> None:
     """Raise :class:`EnrolmentError` naming the first rule the passphrase breaks, or a mismatch."""
     for _key, text, ok in passphrase_checks(passphrase):
         if not ok:
-            raise EnrolmentError(f"Passphrase belum memenuhi aturan: {text}.", "passphrase")
+            raise EnrolmentError(gettext("Passphrase belum memenuhi aturan: %(rule)s.", rule=text), "passphrase")
     if passphrase != confirmation:
-        raise EnrolmentError("Konfirmasi passphrase tidak sama dengan passphrase.", "confirmation")
+        raise EnrolmentError(gettext("Konfirmasi passphrase tidak sama dengan passphrase."), "confirmation")
 
 
 def open_link(raw_token: str) -> Account:
@@ -45,16 +46,23 @@ def open_link(raw_token: str) -> Account:
     token = tokens.verify(raw_token, SET_PASSPHRASE)
     account = db.session.get(Account, token.account_id)
     if pending_request(account) is None:
-        raise tokens.TokenInvalid("Tautan tidak valid atau sudah digunakan. Minta tautan baru kepada verifikator.")
+        raise tokens.TokenInvalid()
     return account
 
 
-def recheck_selfie(account: Account, image: bytes) -> faces.FaceCheck:
-    """Step 2: a new selfie with exactly one face that matches the registry photo, when there is one."""
+def recheck_selfie(account: Account, image: bytes, ip: str | None = None) -> faces.FaceCheck:
+    """Step 2: a new selfie with exactly one face that matches the registry photo, when there is one.
+
+    A face that does not match is written to the audit trail: the caller commits after that error too.
+    """
     reference = registries.registry().photo(account.profile.nik)
     result = faces.compare(image, reference, current_app.config["FACE_MATCH_THRESHOLD"])
     if result.matched is False:
-        raise EnrolmentError("Wajah pada swafoto tidak cocok dengan foto data kependudukan. Ambil ulang dengan wajah menghadap kamera.", "selfie")
+        record(subscriber_actor(account, ip), "certificate.selfie_mismatch", "account", account.id, details={"score": round(result.score, 3)})
+        raise EnrolmentError(
+            gettext("Wajah pada swafoto tidak cocok dengan foto data kependudukan. Ambil ulang dengan wajah menghadap kamera."),
+            "selfie",
+        )
     return result
 
 
@@ -77,18 +85,18 @@ def issue(account: Account, raw_token: str, passphrase: str, confirmation: str, 
     """
     check_passphrase(passphrase, confirmation)
     if not agreed:
-        raise EnrolmentError("Baca perjanjian pemilik sertifikat sampai akhir lalu pilih \u201cSetuju\u201d.", "agreement")
+        raise EnrolmentError(gettext("Baca perjanjian pemilik sertifikat sampai akhir lalu pilih \u201cSetuju\u201d."), "agreement")
     token = tokens.consume(raw_token, SET_PASSPHRASE)
     if token.account_id != account.id:
-        raise tokens.TokenInvalid("Tautan tidak valid atau sudah digunakan. Minta tautan baru kepada verifikator.")
+        raise tokens.TokenInvalid()
     request = pending_request(account)
     if request is None:
-        raise tokens.TokenInvalid("Sertifikat untuk tautan ini sudah diterbitkan.")
+        raise tokens.TokenInvalid(gettext("Sertifikat untuk tautan ini sudah diterbitkan."))
     request.agreement_version = AGREEMENT_VERSION
     try:
         certificate = pki.issue_subscriber_certificate(subject_of(account), passphrase, actor, email=account.email, request=request)
     except StaleDataError as exc:  # a concurrent submit issued it first
-        raise tokens.TokenInvalid("Sertifikat untuk tautan ini sudah diterbitkan.") from exc
+        raise tokens.TokenInvalid(gettext("Sertifikat untuk tautan ini sudah diterbitkan.")) from exc
     until = certificate.not_after.strftime("%d-%m-%Y")
     notifications.queue_email(
         account.email,

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -72,7 +73,7 @@ def whatsapp_number(phone: str) -> str:
     elif digits.startswith("62"):
         digits = "+" + digits
     if not PHONE.match(digits):
-        raise NotificationError("Nomor HP tidak valid. Tulis nomor seperti 081234567890.")
+        raise NotificationError(gettext("Nomor HP tidak valid. Tulis nomor seperti 081234567890."))
     return digits if digits.startswith("+") else "+" + digits
 
 
@@ -161,7 +162,7 @@ def send_email_now(to: str, subject: str, body: str) -> None:
         SmtpTransport.from_config(current_app.config).send(to, subject, body)
     except TransportError as exc:
         log.warning("immediate e-mail failed: %s", exc)
-        raise NotificationError("E-mail tidak dapat dikirim saat ini. Coba lagi beberapa menit lagi.") from None
+        raise NotificationError(gettext("E-mail tidak dapat dikirim saat ini. Coba lagi beberapa menit lagi.")) from None
 
 
 def send_whatsapp_now(to: str, body: str) -> None:
@@ -170,13 +171,13 @@ def send_whatsapp_now(to: str, body: str) -> None:
     transport = WhatsAppTransport.from_config(current_app.config)
     if transport is None:
         log.warning("immediate WhatsApp message not sent: WHATSAPP_GATEWAY_URL is not configured")
-        raise NotificationError("Pengiriman WhatsApp belum dikonfigurasi. Hubungi administrator Paraf.")
+        raise NotificationError(gettext("Pengiriman WhatsApp belum dikonfigurasi. Hubungi administrator Paraf."))
     try:
         transport.send(number, body)
     except TransportError as exc:
         log.warning("immediate WhatsApp message failed: %s", exc)
         raise NotificationError(
-            "Pesan WhatsApp tidak dapat dikirim saat ini. Periksa nomor HP Anda atau coba lagi beberapa menit lagi."
+            gettext("Pesan WhatsApp tidak dapat dikirim saat ini. Periksa nomor HP Anda atau coba lagi beberapa menit lagi.")
         ) from None
 
 

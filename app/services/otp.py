@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
 
 from ..extensions import db
@@ -39,14 +40,26 @@ class OtpThrottled(OtpError):
 
     def __init__(self, seconds_to_wait: int):
         self.seconds_to_wait = seconds_to_wait
-        super().__init__(f"Tunggu {seconds_to_wait} detik sebelum meminta kode baru.")
+        super().__init__(
+            ngettext(
+                "Tunggu %(num)d detik sebelum meminta kode baru.",
+                "Tunggu %(num)d detik sebelum meminta kode baru.",
+                seconds_to_wait,
+            )
+        )
 
 
 class OtpExpired(OtpError):
     """The newest code is past its expiry."""
 
     def __init__(self, minutes: int = 15):
-        super().__init__(f"Kode OTP sudah kedaluwarsa ({minutes} menit). Minta kode baru.")
+        super().__init__(
+            ngettext(
+                "Kode OTP sudah kedaluwarsa (%(num)d menit). Minta kode baru.",
+                "Kode OTP sudah kedaluwarsa (%(num)d menit). Minta kode baru.",
+                minutes,
+            )
+        )
 
 
 class OtpWrong(OtpError):
@@ -54,21 +67,23 @@ class OtpWrong(OtpError):
 
     def __init__(self, remaining: int):
         self.remaining = remaining
-        super().__init__(f"Kode OTP salah. Sisa percobaan: {remaining}.")
+        super().__init__(gettext("Kode OTP salah. Sisa percobaan: %(remaining)d.", remaining=remaining))
 
 
 class OtpLocked(OtpError):
     """Too many wrong tries for this code."""
 
     def __init__(self, max_attempts: int = 5):
-        super().__init__(f"Kode OTP salah {max_attempts} kali. Minta kode baru.")
+        super().__init__(
+            ngettext("Kode OTP salah %(num)d kali. Minta kode baru.", "Kode OTP salah %(num)d kali. Minta kode baru.", max_attempts)
+        )
 
 
 class OtpMissing(OtpError):
     """No code is waiting: none was sent, or the newest was already used."""
 
     def __init__(self):
-        super().__init__("Tidak ada kode OTP yang menunggu. Minta kode baru.")
+        super().__init__(gettext("Tidak ada kode OTP yang menunggu. Minta kode baru."))
 
 
 def _setting(name: str) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
+from flask_babel import gettext
 
 from ..extensions import db
 from ..models import AsnRecord, PopulationRecord
@@ -36,8 +37,8 @@ ASN_COLUMNS = ("nip", "nik", "name", "agency_code", "unit", "position", "provinc
 class RegistryUnavailable(RuntimeError):
     """The registry service could not be reached or answered nonsense."""
 
-    def __init__(self, message: str = "Layanan registri sedang tidak dapat dihubungi, coba lagi nanti."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or gettext("Layanan registri sedang tidak dapat dihubungi, coba lagi nanti."))
 
 
 @dataclass(frozen=True)
@@ -228,14 +229,14 @@ def read_rows(path: Path, columns: tuple[str, ...], report: ImportReport):
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput("Berkas CSV harus berenkode UTF-8. Simpan ulang sebagai “CSV UTF-8”.") from None
+        raise InvalidInput(gettext("Berkas CSV harus berenkode UTF-8. Simpan ulang sebagai “CSV UTF-8”.")) from None
     header = text.split("\n", 1)[0]
     delimiter = ";" if header.count(";") > header.count(",") else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     fields = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in columns if name not in fields and name != "photo"]
     if missing:
-        report.errors.append((1, f"Kolom wajib tidak ada di baris judul: {', '.join(missing)}."))
+        report.errors.append((1, gettext("Kolom wajib tidak ada di baris judul: %(columns)s.", columns=", ".join(missing))))
         return
     reader.fieldnames = fields
     for row in reader:  # line_num: the file's line number, right even after blank lines
@@ -246,7 +247,7 @@ def check_gender(raw: str) -> str:
     """Return L or P, or raise InvalidInput."""
     gender = raw.strip().upper()
     if gender not in ("L", "P"):
-        raise InvalidInput("Jenis kelamin harus L (laki-laki) atau P (perempuan).")
+        raise InvalidInput(gettext("Jenis kelamin harus L (laki-laki) atau P (perempuan)."))
     return gender
 
 
@@ -255,7 +256,7 @@ def check_date(raw: str) -> date:
     try:
         return date.fromisoformat(raw.strip())
     except ValueError:
-        raise InvalidInput("Tanggal lahir harus berformat YYYY-MM-DD, misalnya 1985-07-21.") from None
+        raise InvalidInput(gettext("Tanggal lahir harus berformat YYYY-MM-DD, misalnya 1985-07-21.")) from None
 
 
 def read_photo(raw: str, folder: Path) -> bytes:
@@ -263,12 +264,12 @@ def read_photo(raw: str, folder: Path) -> bytes:
     path = Path(raw)
     path = path if path.is_absolute() else folder / path
     if not path.is_file():
-        raise InvalidInput(f"Berkas foto “{raw}” tidak ditemukan (jalur relatif dihitung dari folder CSV).")
+        raise InvalidInput(gettext("Berkas foto “%(file)s” tidak ditemukan (jalur relatif dihitung dari folder CSV).", file=raw))
     if path.stat().st_size > MAX_PHOTO_BYTES:
-        raise InvalidInput(f"Berkas foto “{raw}” lebih dari 10 MB; kecilkan ukurannya.")
+        raise InvalidInput(gettext("Berkas foto “%(file)s” lebih dari 10 MB; kecilkan ukurannya.", file=raw))
     data = path.read_bytes()
     if not data.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
-        raise InvalidInput(f"Berkas foto “{raw}” bukan gambar JPEG atau PNG.")
+        raise InvalidInput(gettext("Berkas foto “%(file)s” bukan gambar JPEG atau PNG.", file=raw))
     return data
 
 
@@ -283,7 +284,7 @@ def store_photo(instance: Path, nik: str, data: bytes) -> str:
             cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95]) if image is not None else (False, None)
         )
         if not ok:
-            raise InvalidInput("Berkas foto PNG tidak dapat dibaca; periksa berkasnya.")
+            raise InvalidInput(gettext("Berkas foto PNG tidak dapat dibaca; periksa berkasnya."))
         data = encoded.tobytes()
     relative = PHOTO_FOLDER / f"{nik}.jpg"
     target = Path(instance) / relative
@@ -303,12 +304,12 @@ def import_population(path: Path, instance: Path) -> ImportReport:
             name = identity.check_name(row["name"])
             birth_date, gender = check_date(row["birth_date"]), check_gender(row["gender"])
             if birth_date != nik.birth_date:
-                raise InvalidInput("Tanggal lahir tidak sama dengan yang tertulis di NIK.")
+                raise InvalidInput(gettext("Tanggal lahir tidak sama dengan yang tertulis di NIK."))
             if gender != nik.gender:
-                raise InvalidInput("Jenis kelamin tidak sama dengan yang tertulis di NIK.")
+                raise InvalidInput(gettext("Jenis kelamin tidak sama dengan yang tertulis di NIK."))
             key = row["nik"].strip()
             if key in seen:
-                raise InvalidInput(f"NIK ini sudah ada di baris {seen[key]}.")
+                raise InvalidInput(gettext("NIK ini sudah ada di baris %(row)d.", row=seen[key]))
             photo = read_photo(row["photo"], Path(path).parent) if row["photo"] else None
             photo_path = store_photo(instance, key, photo) if photo else None
         except InvalidInput as exc:
@@ -340,13 +341,13 @@ def import_asn(path: Path) -> ImportReport:
                 "nik": row["nik"].strip(),
                 "name": identity.check_name(row["name"]),
                 "agency_code": check_agency_code(row["agency_code"]),
-                "unit": identity.check_free_text(row["unit"], "Unit kerja"),
-                "position": identity.check_free_text(row["position"], "Jabatan"),
-                "province": identity.check_free_text(row["province"], "Provinsi"),
+                "unit": identity.check_free_text(row["unit"], gettext("Unit kerja")),
+                "position": identity.check_free_text(row["position"], gettext("Jabatan")),
+                "province": identity.check_free_text(row["province"], gettext("Provinsi")),
             }
             key = row["nip"].strip()
             if key in seen:
-                raise InvalidInput(f"NIP ini sudah ada di baris {seen[key]}.")
+                raise InvalidInput(gettext("NIP ini sudah ada di baris %(row)d.", row=seen[key]))
         except InvalidInput as exc:
             report.errors.append((number, exc.message))
             continue
@@ -368,7 +369,7 @@ def check_agency_code(raw: str) -> str:
     """Return an agency code (letters, digits, dots, dashes; 1..32), or raise InvalidInput."""
     code = raw.strip()
     if not 1 <= len(code) <= 32 or not all(ch.isascii() and (ch.isalnum() or ch in ".-_") for ch in code):
-        raise InvalidInput("Kode instansi harus 1 sampai 32 karakter: huruf, angka, titik, atau tanda hubung.")
+        raise InvalidInput(gettext("Kode instansi harus 1 sampai 32 karakter: huruf, angka, titik, atau tanda hubung."))
     return code
 
 

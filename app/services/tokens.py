@@ -2,20 +2,25 @@
 
 ``issue`` revokes the account's earlier live tokens of the same purpose ("resend kills the old
 link"); ``verify`` checks without using; ``consume`` uses a token exactly once, even when two
-requests race. All add/flush in the caller's transaction and never commit.
+requests race. ``record_refusal`` writes a refused link to the audit trail. All add/flush in the
+caller's transaction and never commit.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..models.account import Account
 from ..models.token import LinkToken
 from ..models.types import utcnow
+from .audit import Actor, record
 
 TOKEN_BYTES = 32
 
@@ -28,7 +33,7 @@ class TokenInvalid(TokenError):
     """Unknown, for another purpose, revoked by a newer link, or already used."""
 
     def __init__(self, message: str | None = None):
-        super().__init__(message or "Tautan tidak valid atau sudah digunakan. Minta tautan baru kepada verifikator.")
+        super().__init__(message or gettext("Tautan tidak valid atau sudah digunakan. Minta tautan baru kepada verifikator."))
 
 
 class TokenExpired(TokenError):
@@ -37,18 +42,21 @@ class TokenExpired(TokenError):
     def __init__(self, message: str | None = None, validity: timedelta | None = None):
         super().__init__(
             message
-            or f"Tautan sudah kedaluwarsa (berlaku {_duration(validity)}). Minta tautan baru kepada verifikator."
+            or gettext(
+                "Tautan sudah kedaluwarsa (berlaku %(duration)s). Minta tautan baru kepada verifikator.",
+                duration=_duration(validity),
+            )
         )
 
 
 def _duration(validity: timedelta | None) -> str:
-    """Say how long a link was valid, in Bahasa Indonesia (``24 jam`` when unknown)."""
+    """Say how long a link was valid, in the page's language (``24 jam`` when unknown)."""
     if validity is None:
-        return "24 jam"
+        return ngettext("%(num)d jam", "%(num)d jam", 24)
     minutes = round(validity.total_seconds() / 60)
     if minutes >= 60 and minutes % 60 == 0:
-        return f"{minutes // 60} jam"
-    return f"{max(minutes, 1)} menit"
+        return ngettext("%(num)d jam", "%(num)d jam", minutes // 60)
+    return ngettext("%(num)d menit", "%(num)d menit", max(minutes, 1))
 
 
 def hash_token(raw: str) -> str:
@@ -110,3 +118,29 @@ def consume(raw: str, purpose: str, now: datetime | None = None) -> LinkToken:
         raise TokenInvalid()
     db.session.refresh(token)
     return token
+
+
+def record_refusal(raw: str, purpose: str, actor: Actor) -> None:
+    """Write a refused link we issued (used, revoked, expired, ...) to the audit trail, never the token itself.
+
+    Made-up tokens are not recorded: anyone can send them, and each event takes the chain's write lock.
+    """
+    if not raw or len(raw) > 256:
+        return
+    token = db.session.execute(select(LinkToken).where(LinkToken.token_hash == hash_token(raw))).scalar_one_or_none()
+    if token is None:
+        return
+    if token.purpose != purpose:
+        why = "wrong_purpose"
+    elif token.used_at is not None:
+        why = "used"
+    elif token.revoked_at is not None:
+        why = "revoked"
+    elif token.expires_at <= utcnow():
+        why = "expired"
+    else:
+        why = "nothing_pending"  # a live link whose work is already done
+    account = db.session.get(Account, token.account_id)
+    if actor.agency_id is None:
+        actor = replace(actor, agency_id=account.agency_id)
+    record(actor, "link.refused", "account", account.id, reason=why, details={"purpose": purpose})

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-
+from flask_babel import gettext
 
 from .. import lifecycle
 from ..extensions import db
-from ..urls import public_url
 from ..lifecycle import AccountStatus, CertificateStatus
 from ..models import Account, Certificate, CertificateKind
+from ..urls import public_url
 from . import notifications, tokens
 from .audit import Actor, record
 from .enrolment import EnrolmentError
 from .passwords import hash_password, one_time_password
+
+log = logging.getLogger(__name__)
 
 SET_PASSPHRASE = "set_passphrase"
 SET_PASSPHRASE_TTL = timedelta(hours=24)
@@ -28,7 +31,7 @@ def pending_request(account: Account) -> Certificate | None:
 def send_set_passphrase(account: Account, actor: Actor) -> None:
     """Send the set-passphrase link by e-mail and WhatsApp; an earlier link stops working."""
     if pending_request(account) is None:
-        raise EnrolmentError("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini.")
+        raise EnrolmentError(gettext("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini."))
     raw = tokens.issue(account.id, SET_PASSPHRASE, SET_PASSPHRASE_TTL)
     link = public_url("enrolment.issue_start", token=raw)
     body = (
@@ -64,23 +67,33 @@ def approve(account: Account, actor: Actor, automatic: bool = False) -> str | No
     return _give_portal_account(account)
 
 
-def send_account_message(account: Account, password: str | None) -> None:
-    """Tell the subscriber their portal username and one-time password, directly (never through the outbox)."""
+def send_account_message(account: Account, password: str | None) -> bool:
+    """Tell the subscriber their portal username and one-time password, directly (never through the outbox).
+
+    Called after the commit, so a mail server that is down must not fail the request: returns False then.
+    """
     if password is None:
-        return
-    notifications.send_email_now(
-        account.email,
-        "Akun portal Paraf",
-        f"Nama pengguna portal: {account.username}\nKata sandi sekali pakai: {password}\n"
-        "Ganti kata sandi dan pasang aplikasi autentikator saat pertama kali masuk.",
-    )
+        return True
+    try:
+        notifications.send_email_now(
+            account.email,
+            "Akun portal Paraf",
+            f"Nama pengguna portal: {account.username}\nKata sandi sekali pakai: {password}\n"
+            "Ganti kata sandi dan pasang aplikasi autentikator saat pertama kali masuk.",
+        )
+    except notifications.NotificationError:
+        log.warning("the portal account e-mail of account %d could not be sent", account.id)
+        return False
+    return True
 
 
 def reject(account: Account, reason: str, actor: Actor) -> None:
     """Reject the data with a reason the subscriber will read; they can correct it and send again."""
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise EnrolmentError("Tulis alasan penolakan (minimal 5 karakter) agar pemohon tahu apa yang harus diperbaiki.", "reason")
+        raise EnrolmentError(
+            gettext("Tulis alasan penolakan (minimal 5 karakter) agar pemohon tahu apa yang harus diperbaiki."), "reason"
+        )
     lifecycle.apply(account, "account", "reject", actor, reason=reason)
     account.rejection_reason = reason
     from .enrolment import resend_activation

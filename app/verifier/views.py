@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
+from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..lifecycle import AccountStatus
@@ -46,8 +48,24 @@ def _account(account_id: int) -> Account:
 def _agency() -> Agency:
     agency = db.session.get(Agency, current_user.agency_id) if current_user.agency_id else None
     if agency is None:
-        abort(403, "Akun Anda tidak terhubung ke instansi mana pun.")
+        abort(403, _("Akun Anda tidak terhubung ke instansi mana pun."))
     return agency
+
+
+def queue_query(q: str = "", status: str = "", before: int | None = None):
+    """Return the queue's query over every agency (scope it): search, status filter, keyset page, newest first, one extra row."""
+    query = select(Account).join(SubscriberProfile).where(Account.role == Role.SUBSCRIBER).options(contains_eager(Account.profile))
+    if status in AccountStatus.__members__:
+        query = query.where(Account.status == AccountStatus(status))
+    if q.isdigit() and len(q) in (16, 18):  # a whole NIK or NIP: looked up through their indexes, no scan
+        identity = select(SubscriberProfile.account_id).where(or_(SubscriberProfile.nik == q, SubscriberProfile.nip == q))
+        query = query.where(Account.id.in_(identity))
+    elif q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(Account.name.ilike(like), Account.email.ilike(like)))
+    if before:
+        query = query.where(Account.id < before)
+    return query.order_by(Account.id.desc()).limit(PAGE_SIZE + 1)
 
 
 @bp.get("/")
@@ -56,17 +74,7 @@ def queue():
     q = request.args.get("q", "").strip()
     status = request.args.get("status", "")
     before = request.args.get("sebelum", type=int)
-    query = _scoped(select(Account).join(SubscriberProfile).where(Account.role == Role.SUBSCRIBER))
-    if status in AccountStatus.__members__:
-        query = query.where(Account.status == AccountStatus(status))
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(
-            or_(Account.name.ilike(like), Account.email.ilike(like), SubscriberProfile.nik == q, SubscriberProfile.nip == q)
-        )
-    if before:
-        query = query.where(Account.id < before)
-    rows = db.session.execute(query.order_by(Account.id.desc()).limit(PAGE_SIZE + 1)).scalars().all()
+    rows = db.session.execute(_scoped(queue_query(q, status, before))).scalars().all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return render(
@@ -86,7 +94,7 @@ def register():
             registration = enrolment.validate_registration(request.form, agency)
             account = enrolment.register(agency, registration, actor())
             db.session.commit()
-            flash(f"{account.name} terdaftar; tautan aktivasi dikirim ke {account.email}.", "success")
+            flash(_("%(name)s terdaftar; tautan aktivasi dikirim ke %(email)s.", name=account.name, email=account.email), "success")
             return redirect(url_for("verifier.detail", account_id=account.id))
         except EnrolmentError as exc:
             db.session.rollback()
@@ -174,10 +182,12 @@ def approve(account_id: int):
     """Approve: ``VERIFIED``, and the set-passphrase link goes out."""
     account = _account(account_id)
     if not verification.can_decide(account):
-        return _detail(account, "Akun ini tidak sedang menunggu verifikasi.", 409)
+        return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
     password = verification.approve(account, actor())
     db.session.commit()
-    verification.send_account_message(account, password)
+    if not verification.send_account_message(account, password):
+        return _detail(account, _("Data disetujui dan tautan penerbitan dikirim, tetapi e-mail akun portal (kata sandi sekali pakai) "
+                                  "gagal terkirim. Minta admin mengatur ulang kata sandi portal pemohon."))
     return _detail(account)
 
 
@@ -186,7 +196,7 @@ def reject(account_id: int):
     """Reject with a reason; the subscriber gets a new activation link to correct the data."""
     account = _account(account_id)
     if not verification.can_decide(account):
-        return _detail(account, "Akun ini tidak sedang menunggu verifikasi.", 409)
+        return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
     try:
         verification.reject(account, request.form.get("reason", ""), actor())
     except EnrolmentError as exc:
@@ -209,5 +219,5 @@ def resend(account_id: int):
         db.session.rollback()
         return _detail(account, str(exc), 409)
     db.session.commit()
-    flash("Tautan baru sudah dikirim; tautan lama tidak berlaku lagi.", "success")
+    flash(_("Tautan baru sudah dikirim; tautan lama tidak berlaku lagi."), "success")
     return _detail(account)
