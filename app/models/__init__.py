@@ -6,6 +6,7 @@ from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
+from .signing import AuthenticatorDevice, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
 from .token import LinkToken, OtpCode
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "AsnRecord",
     "AuditEvent",
     "AuditHead",
+    "AuthenticatorDevice",
     "Certificate",
     "CertificateKind",
     "Crl",
@@ -23,5 +25,9 @@ __all__ = [
     "OutboxMessage",
     "PopulationRecord",
     "Role",
+    "SignedDocument",
     "SubscriberProfile",
+    "Workflow",
+    "WorkflowSigner",
+    "WorkflowStatus",
 ]

@@ -52,6 +52,11 @@ class Account(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    session_version: Mapped[int] = mapped_column(Integer, default=1)  # bumped to sign out every session
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    wrong_passphrases: Mapped[int] = mapped_column(Integer, default=0)  # in a row; reset by a good one
+    signing_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # lifted only by a passphrase reset
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
