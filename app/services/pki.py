@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -251,25 +253,31 @@ def revocation_data(certificate: Certificate) -> pdf.RevocationData:
     return pdf.RevocationData(crls=tuple(crls), ocsps=ocsps)
 
 
+@contextmanager
+def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[..., bytes]]:
+    """Unlock the subscriber key once and yield ``sign(document, **options) -> bytes`` (PAdES B-LT by default).
+
+    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
+    """
+    ctx = context()
+    hierarchy = ctx.hierarchy()
+    data = revocation_data(certificate)
+    with keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
+
+        def sign(document: bytes, **options) -> bytes:
+            options.setdefault("revocation", data)
+            return pdf.sign_pdf(
+                document, key, certificate.der, (hierarchy.issuing, hierarchy.root), timestamper=ctx.timestamper(), **options
+            )
+
+        yield sign
+
+
 def sign_pdfs(certificate: Certificate, passphrase: str, documents: list[bytes], **options) -> list[bytes]:
     """Unlock the subscriber key once and sign each PDF (PAdES B-LT unless ``level`` says otherwise).
 
     :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
     :raises signer.errors.PdfError: a document cannot be signed.
     """
-    ctx = context()
-    hierarchy = ctx.hierarchy()
-    data = revocation_data(certificate)
-    with keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
-        return [
-            pdf.sign_pdf(
-                document,
-                key,
-                certificate.der,
-                (hierarchy.issuing, hierarchy.root),
-                timestamper=ctx.timestamper(),
-                revocation=data,
-                **options,
-            )
-            for document in documents
-        ]
+    with unlocked(certificate, passphrase) as sign:
+        return [sign(document, **options) for document in documents]

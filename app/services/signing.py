@@ -1,0 +1,231 @@
+"""Signing PDFs for a subscriber (F6): who may sign, the passphrase lock, stamps, storage and the record."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext, ngettext
+
+from signer import pdf
+from signer.errors import PdfError, SignerError, WrongPassphrase
+from signer.stamp import Stamp
+
+from ..extensions import db
+from ..lifecycle import AccountStatus, CertificateStatus
+from ..models import Account, Certificate, SignedDocument
+from ..models.signing import public_id
+from ..models.types import utcnow
+from ..urls import public_url
+from . import pki
+from .audit import Actor, record
+
+Box = tuple[float, float, float, float]
+
+
+class SigningRefused(Exception):
+    """Signing is not possible now; the message says why and what to do."""
+
+
+class PassphraseWrong(SigningRefused):
+    """The passphrase was wrong; ``remaining`` tries are left before signing locks."""
+
+    def __init__(self, message: str, remaining: int):
+        super().__init__(message)
+        self.remaining = remaining
+
+
+class SigningLocked(SigningRefused):
+    """Too many wrong passphrases in a row: only a passphrase reset lifts the lock."""
+
+
+class DocumentRefused(SigningRefused):
+    """A file cannot be signed (not a PDF, damaged, encrypted, empty, too large)."""
+
+    def __init__(self, message: str, filename: str):
+        super().__init__(message)
+        self.filename = filename
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to sign: its name and bytes."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the signature goes: invisible (``box`` None), a box on a page, or an existing empty field."""
+
+    page: int = 0
+    box: Box | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the signature says: reason, location and an optional acting position ("Plh."/"Plt.")."""
+
+    reason: str = ""
+    location: str = ""
+    acting_as: str = ""
+
+
+def max_wrong() -> int:
+    """Return how many wrong passphrases in a row lock signing."""
+    return int(current_app.config.get("SIGNING_MAX_WRONG_PASSPHRASES", 5))
+
+
+def signing_certificate(account: Account) -> Certificate:
+    """Return the certificate the account signs with, or raise :class:`SigningRefused` saying why it cannot sign."""
+    if account.status == AccountStatus.UPDATE:
+        raise SigningRefused(gettext("Penandatanganan diblokir sementara: ada perubahan data yang menunggu konfirmasi Anda (status UPDATE)."))
+    if account.status == AccountStatus.SUSPENDED:
+        raise SigningRefused(gettext("Akun Anda ditangguhkan (SUSPENDED); penandatanganan tidak diizinkan. Hubungi verifikator instansi."))
+    if account.signing_locked_at is not None:
+        raise SigningLocked(gettext("Penandatanganan dikunci karena passphrase salah %(n)d kali berturut-turut. Lakukan reset passphrase.", n=max_wrong()))
+    certificate = (
+        db.session.query(Certificate)
+        .filter_by(account_id=account.id, status=CertificateStatus.ISSUE)
+        .order_by(Certificate.id.desc())
+        .first()
+    )
+    if certificate is None:
+        raise SigningRefused(gettext("Anda belum memiliki sertifikat elektronik yang aktif (status ISSUE)."))
+    if certificate.not_after is not None and certificate.not_after <= utcnow():
+        raise SigningRefused(gettext("Sertifikat elektronik Anda sudah kedaluwarsa. Ajukan penerbitan ulang kepada verifikator."))
+    return certificate
+
+
+def check_document(upload: Upload) -> None:
+    """Refuse an empty, oversized, damaged, encrypted or non-PDF file with a message naming it."""
+    limit = int(current_app.config.get("MAX_PDF_BYTES", 20 * 1024 * 1024))
+    if not upload.data:
+        raise DocumentRefused(gettext("Berkas %(name)s kosong (0 byte).", name=upload.filename), upload.filename)
+    if len(upload.data) > limit:
+        raise DocumentRefused(
+            gettext("Berkas %(name)s terlalu besar (maksimal %(mb)d MB).", name=upload.filename, mb=limit // (1024 * 1024)),
+            upload.filename,
+        )
+    try:
+        pdf.open_reader(upload.data)
+    except PdfError as exc:
+        raise DocumentRefused(_pdf_message(upload.filename, exc), upload.filename) from exc
+
+
+def _pdf_message(filename: str, exc: PdfError) -> str:
+    text = str(exc)
+    if "encrypted" in text or "password" in text:
+        return gettext("Berkas %(name)s terenkripsi atau dilindungi kata sandi. Hapus proteksinya lalu unggah lagi.", name=filename)
+    if "not a PDF" in text:
+        return gettext("Berkas %(name)s bukan PDF.", name=filename)
+    return gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=filename)
+
+
+def display_name(account: Account) -> str:
+    """Return the name with academic titles, as it appears on a stamp."""
+    profile = account.profile
+    if profile is None:
+        return account.name
+    name = " ".join(part for part in (profile.front_title, profile.name or account.name) if part)
+    return f"{name}, {profile.back_title}" if profile.back_title else name
+
+
+def documents_folder() -> Path:
+    """Return the folder under the instance where signed documents are kept."""
+    folder = Path(current_app.instance_path) / "documents"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
+    account.wrong_passphrases += 1
+    remaining = max(0, max_wrong() - account.wrong_passphrases)
+    record(actor, "signing.wrong_passphrase", "account", account.id, details={"remaining": remaining})
+    if remaining == 0:
+        account.signing_locked_at = utcnow()
+        record(actor, "signing.locked", "account", account.id)
+        return SigningLocked(gettext("Passphrase salah %(n)d kali berturut-turut; penandatanganan dikunci. Lakukan reset passphrase.", n=max_wrong()))
+    return PassphraseWrong(
+        ngettext("Passphrase salah. Sisa %(num)d percobaan sebelum penandatanganan dikunci.",
+                 "Passphrase salah. Sisa %(num)d percobaan sebelum penandatanganan dikunci.", remaining),
+        remaining,
+    )
+
+
+def sign_documents(
+    account: Account,
+    passphrase: str,
+    uploads: list[Upload],
+    placement: Placement,
+    details: Details,
+    actor: Actor,
+    level: str = "B-LT",
+    via: str = "portal",
+    workflow_id: int | None = None,
+) -> list[tuple[SignedDocument, bytes]]:
+    """Sign every upload with one unlock of the key; return each record with the signed bytes.
+
+    A wrong passphrase is counted (the caller must commit even then) and raises
+    :class:`PassphraseWrong` or, at the limit, :class:`SigningLocked`.
+    """
+    certificate = signing_certificate(account)
+    if not uploads:
+        raise SigningRefused(gettext("Pilih minimal satu berkas PDF."))
+    for upload in uploads:
+        check_document(upload)
+    position = details.acting_as or (account.profile.position if account.profile else "")
+    results = []
+    try:
+        with pki.unlocked(certificate, passphrase) as sign:
+            for upload in uploads:
+                record_id = public_id()
+                stamp = Stamp(name=display_name(account), position=position, qr_url=public_url("verify.record", public_id=record_id))
+                options = {"level": level, "reason": details.reason or None, "location": details.location or None}
+                if placement.field:
+                    options.update(field=placement.field, stamp=stamp)
+                elif placement.box:
+                    options.update(page=placement.page, box=placement.box, stamp=stamp)
+                try:
+                    signed = sign(upload.data, **options)
+                except PdfError as exc:
+                    raise DocumentRefused(_pdf_message(upload.filename, exc), upload.filename) from exc
+                results.append((upload, record_id, signed))
+    except WrongPassphrase:
+        raise _wrong_passphrase(account, actor) from None
+    except SignerError as exc:
+        if isinstance(exc, PdfError):
+            raise DocumentRefused(_pdf_message("", exc), "") from exc
+        raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
+    account.wrong_passphrases = 0
+    records = []
+    for upload, record_id, signed in results:
+        (documents_folder() / f"{record_id}.pdf").write_bytes(signed)
+        document = SignedDocument(
+            public_id=record_id,
+            account_id=account.id,
+            certificate_id=certificate.id,
+            workflow_id=workflow_id,
+            filename=upload.filename,
+            original_sha256=hashlib.sha256(upload.data).hexdigest(),
+            signed_sha256=hashlib.sha256(signed).hexdigest(),
+            stored_path=f"documents/{record_id}.pdf",
+            pades_level=level,
+            visible=bool(placement.box or placement.field),
+            page=placement.page if (placement.box or placement.field) else None,
+            reason=details.reason,
+            location=details.location,
+            acting_as=details.acting_as,
+            via=via,
+        )
+        db.session.add(document)
+        records.append((document, signed))
+    db.session.flush()
+    for document, _signed in records:
+        record(actor, "document.sign", "document", document.public_id,
+               details={"sha256": document.signed_sha256, "via": via, "certificate": certificate.serial})
+    return records
