@@ -49,10 +49,16 @@ def create_app(config: dict | None = None) -> Flask:
     from .health import bp as health_bp
     from .outbox import bp as outbox_bp
     from .pki import bp as pki_bp
+    from .signing import bp as signing_bp
     from .verifier import bp as verifier_bp
+    from .verify import bp as verify_bp
+    from .workflows import bp as workflows_bp
 
     for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, outbox_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(signing_bp)
+    app.register_blueprint(verify_bp)
+    app.register_blueprint(workflows_bp)
     return app
 
 

@@ -1,4 +1,7 @@
-"""The demo data set (`flask demo seed`): an agency, a verifier, a subscriber holding an ISSUE certificate, a registry."""
+"""The demo data set (`flask demo seed`): an agency, a verifier, a subscriber holding an ISSUE certificate, a registry.
+
+Both accounts get a confirmed authenticator; its base32 secret goes into demo-accounts.json (``totp_secret``).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from . import lifecycle
 from .extensions import db
 from .models import Account, Agency, AsnRecord, Employment, PopulationRecord, Role, SubscriberProfile
 from .models.types import utcnow
-from .services import issuance, registries
+from .services import authenticators, issuance, registries
 from .services.audit import Actor
 from .services.passwords import hash_password, one_time_password
 
@@ -37,6 +40,8 @@ def seed() -> dict:
     verifier = Account(role=Role.VERIFIER, agency_id=agency.id, email=f"verifikator@{AGENCY[2]}", username="verifikator",
                        password_hash=hash_password(verifier_password), name="Verifikator Demo")
     db.session.add(verifier)
+    db.session.flush()
+    _device, verifier_secret = authenticators.provision(verifier, "Demo")
 
     person, servant = people[0]
     subscriber_password, passphrase = one_time_password(), "Demo#" + secrets.token_hex(4) + "Aa"
@@ -59,10 +64,11 @@ def seed() -> dict:
 
     certificate = pki.issue_subscriber_certificate(issuance.subject_of(subscriber), passphrase, actor, email=subscriber.email)
     certificate.account_id = subscriber.id
+    _device, subscriber_secret = authenticators.provision(subscriber, "Demo")
     return {
-        "verifier": {"username": "verifikator", "password": verifier_password, "totp_secret": None},
+        "verifier": {"username": "verifikator", "password": verifier_password, "totp_secret": verifier_secret},
         "subscriber": {"nik": person["nik"], "email": subscriber.email, "passphrase": passphrase, "username": username,
-                       "password": subscriber_password, "totp_secret": None},
+                       "password": subscriber_password, "totp_secret": subscriber_secret},
         "api_client": None,
     }
 

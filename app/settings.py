@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -79,9 +80,15 @@ def defaults(instance: Path) -> dict:
         "OCSP_VALIDITY_MINUTES": 60,
         "STAMP_FONT": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
+        "MAX_PDF_BYTES": 20 * 1024 * 1024,  # one PDF to sign or verify
+        "SIGNING_MAX_FILES": 20,  # PDFs in one signing batch
+        "SIGNING_MAX_WRONG_PASSPHRASES": 5,  # in a row, then signing locks until a passphrase reset
+        "SIGNING_UPLOAD_TTL_MINUTES": 60,  # unsigned uploads under instance/uploads/ are deleted after this
         "LOG_LEVEL": "INFO",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_IDLE_MINUTES": 30,  # signed out after this long without a request (cookie lifetime and server check)
+        "SESSION_REFRESH_EACH_REQUEST": True,
         "OTP_TTL_MINUTES": 15,
         "OTP_MAX_ATTEMPTS": 5,
         "OTP_RESEND_SECONDS": 60,
@@ -124,7 +131,9 @@ def configure(app: Flask, overrides: dict | None = None) -> None:
     """Load defaults, then ``instance/config.py``, then the environment, then ``overrides``."""
     instance = Path(app.instance_path)
     app.config.from_mapping(defaults(instance))
-    app.config.from_mapping(read_config(instance))
-    app.config.from_mapping(from_environment(instance))
-    if overrides:
-        app.config.from_mapping(overrides)
+    given = {**read_config(instance), **from_environment(instance), **(overrides or {})}
+    app.config.from_mapping(given)
+    if "PERMANENT_SESSION_LIFETIME" not in given:  # the session cookie expires after the idle time
+        app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=int(app.config["SESSION_IDLE_MINUTES"]))
+    if str(app.config["PUBLIC_BASE_URL"]).lower().startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True

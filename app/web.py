@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, render_template, request
+from flask_babel import format_datetime
 from flask_login import current_user
 
 from .extensions import htmx
@@ -29,3 +32,10 @@ def require_role(*roles: str) -> None:
         abort(401)
     if current_user.role not in roles:
         abort(403)
+
+
+def format_wib(moment: datetime | None) -> str:
+    """Format a UTC moment in Jakarta time, e.g. ``25-11-2025 21:44:03 WIB`` (the ``wib`` template filter)."""
+    if moment is None:
+        return "—"
+    return f"{format_datetime(moment, 'dd-MM-yyyy HH:mm:ss')} WIB"

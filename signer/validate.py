@@ -75,6 +75,8 @@ class SignatureReport:
     """``B-B``, ``B-T``, ``B-LT`` or ``B-LTA``; None for non-PAdES signatures."""
     ok: bool
     summary: str
+    signer_title: str | None = None
+    """The signer certificate's title attribute (the position), if it has one."""
 
 
 def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
@@ -218,6 +220,7 @@ async def _validate_signature(
     report = dict(
         field_name=sig.field_name,
         signer_name=subject.get("common_name") or subject.get("organization_name"),
+        signer_title=subject.get("title"),
         signer_serial=status.signing_cert.serial_number,
         signing_time=ts.timestamp if timestamp_valid else status.signer_reported_dt,
         intact=status.intact,

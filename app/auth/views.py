@@ -1,25 +1,84 @@
-"""Sign in with username (or e-mail) and password; one message for every failure."""
+"""Portal sign-in (F5): password, then a TOTP code (or the first authenticator set-up); devices, passwords, sessions.
+
+The pending sign-in lives in the session under ``login_pending`` (account id, session version,
+start time) for a few minutes; ``login_user`` runs only once the second factor passes. Every
+failure of a factor shows the same message. ``Account.get_id()`` carries ``session_version``, so
+bumping it (password change or reset) signs out every session; idle sessions are signed out too.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import time
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import or_, select
 
 from ..extensions import db, login_manager
-from ..models import Account, Role
+from ..lifecycle import AccountStatus
+from ..models import Account, AuthenticatorDevice, Role
+from ..services import authenticators, tokens
+from ..services import login as signin
 from ..services.audit import record
-from ..services.passwords import check_password
 from ..web import actor
 
 bp = Blueprint("auth", __name__)
 
+PENDING_KEY = "login_pending"
+SETUP_KEY = "authenticator_setup"
+SEEN_KEY = "last_seen"
+PENDING_SECONDS = 5 * 60
+MAX_CODE_TRIES = 5
+# Pages a signed-in account that must change its password may still open.
+OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static"}
+
+
+def failure_message() -> str:
+    """Return the one message for every failed sign-in."""
+    return _("Nama pengguna, kata sandi, atau kode autentikator salah.")
+
 
 @login_manager.user_loader
-def load_user(account_id: str) -> Account | None:
-    """Return the signed-in account."""
-    return db.session.get(Account, int(account_id))
+def load_user(user_id: str) -> Account | None:
+    """Return the signed-in account, or None when the session is stale (another session version).
+
+    A suspended account cannot sign in again; suspending it should also bump ``session_version`` to end its sessions.
+    """
+    account_id, _sep, version = (user_id or "").partition(":")
+    if not account_id.isdigit() or not version.isdigit():
+        return None
+    account = db.session.get(Account, int(account_id))
+    if account is None or (account.session_version or 1) != int(version):
+        return None
+    return account
+
+
+@bp.before_app_request
+def session_rules():
+    """Sign out a session idle for too long; keep an account that must change its password on that page."""
+    if request.endpoint in (None, "static") or not current_user.is_authenticated:
+        return None
+    now = time.time()
+    seen = session.get(SEEN_KEY)
+    if seen is not None and now - float(seen) > current_app.config["SESSION_IDLE_MINUTES"] * 60:
+        logout_user()
+        session.pop(SEEN_KEY, None)
+        flash(_("Sesi Anda berakhir karena lama tidak aktif. Silakan masuk lagi."), "error")
+        return None  # the page then treats the visitor as signed out
+    session[SEEN_KEY] = now
+    if current_user.must_change_password and request.endpoint not in OPEN_WHILE_CHANGING:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+@bp.after_app_request
+def private_pages(response):
+    """Keep reset-link URLs out of the Referer header, and pages showing a TOTP secret out of caches."""
+    if request.endpoint == "auth.reset_password":
+        response.headers["Referrer-Policy"] = "no-referrer"
+    if request.endpoint in ("auth.login_setup", "auth.add_device", "auth.reset_password"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def home_for(account: Account) -> str:
@@ -29,28 +88,153 @@ def home_for(account: Account) -> str:
     return url_for("enrolment.status")
 
 
+def _pending_account() -> Account | None:
+    """Return the account whose password passed a moment ago in this browser, or None (and forget a stale one)."""
+    pending = session.get(PENDING_KEY)
+    if not pending:
+        return None
+    account = db.session.get(Account, pending.get("account", 0))
+    if (
+        time.time() - float(pending.get("since", 0)) > PENDING_SECONDS
+        or account is None
+        or account.session_version != pending.get("version")
+        or not signin.can_sign_in(account)
+    ):
+        session.pop(PENDING_KEY, None)
+        return None
+    return account
+
+
+def _start_again():
+    """Send the visitor back to the password step (the pending sign-in expired or never existed)."""
+    session.pop(PENDING_KEY, None)
+    flash(_("Waktu masuk habis. Masukkan nama pengguna dan kata sandi lagi."), "error")
+    return redirect(url_for("auth.login"))
+
+
+def _finish_sign_in(account: Account):
+    """Sign the account in after both factors, record it, and go home (or to the forced password change)."""
+    session.pop(PENDING_KEY, None)
+    session.pop(SETUP_KEY, None)
+    login_user(account)
+    session.permanent = True
+    session[SEEN_KEY] = time.time()
+    record(actor(), "auth.login", "account", account.id)
+    db.session.commit()
+    if account.must_change_password:
+        flash(_("Ganti kata sandi sekali pakai Anda sebelum melanjutkan."), "error")
+        return redirect(url_for("auth.change_password"))
+    return redirect(home_for(account))
+
+
+def _code_failed(account: Account) -> bool:
+    """Record a wrong or replayed code; return True when the pending sign-in has used up its tries."""
+    db.session.rollback()
+    record(actor(agency_id=account.agency_id), "auth.totp_failed", "account", account.id)
+    db.session.commit()
+    pending = session.get(PENDING_KEY) or {}
+    pending["tries"] = int(pending.get("tries", 0)) + 1
+    session[PENDING_KEY] = pending
+    if pending["tries"] >= MAX_CODE_TRIES:
+        session.pop(PENDING_KEY, None)
+        return True
+    return False
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Show the sign-in form and sign in."""
+    """Show the sign-in form and check the password (the first factor)."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     error = None
     if request.method == "POST":
-        login_name = request.form.get("username", "").strip().lower()
-        password = request.form.get("password", "")
-        account = db.session.execute(
-            select(Account).where(or_(Account.username == login_name, Account.email == login_name))
-        ).scalar_one_or_none()
-        matches = check_password(account.password_hash if account else None, password)  # same cost either way
-        if account is not None and matches and account.status != "SUSPENDED":
-            login_user(account)
-            record(actor(), "auth.login", "account", account.id)
-            db.session.commit()
-            return redirect(home_for(account))
-        record(actor(agency_id=account.agency_id if account else None), "auth.login_failed", "account", account.id if account else None)
+        found, account = signin.check_first_factor(request.form.get("username", ""), request.form.get("password", ""))
+        if account is not None:
+            session.pop(SETUP_KEY, None)
+            session[PENDING_KEY] = {"account": account.id, "version": account.session_version, "since": time.time(), "tries": 0}
+            if authenticators.has_device(account):
+                return redirect(url_for("auth.login_code"))
+            return redirect(url_for("auth.login_setup"))
+        suspended = found is not None and found.status == AccountStatus.SUSPENDED
+        record(actor(agency_id=found.agency_id if found else None), "auth.login_failed", "account",
+               found.id if found else None, reason="suspended" if suspended else None)
         db.session.commit()
-        error = _("Nama pengguna atau kata sandi salah.")
+        error = failure_message()
     return render_template("auth/login.html", error=error), 401 if error else 200
+
+
+@bp.route("/login/kode", methods=["GET", "POST"])
+def login_code():
+    """Ask for the authenticator code (the second factor) and sign in."""
+    account = _pending_account()
+    if account is None:
+        return _start_again()
+    if not authenticators.has_device(account):
+        return redirect(url_for("auth.login_setup"))
+    if request.method == "POST":
+        try:
+            authenticators.verify(account, request.form.get("code", ""))
+        except authenticators.InvalidCode:
+            if _code_failed(account):
+                return render_template("auth/login.html", error=failure_message()), 401
+            return render_template("auth/code.html", error=failure_message()), 401
+        return _finish_sign_in(account)
+    return render_template("auth/code.html", error=None)
+
+
+def _setup_device(account: Account) -> tuple[AuthenticatorDevice, str]:
+    """Return the unfinished set-up of this browser (device, secret), or start a new one."""
+    device = db.session.get(AuthenticatorDevice, session.get(SETUP_KEY) or 0)
+    if device is not None and device.account_id == account.id and device.confirmed_at is None:
+        return device, authenticators.secret_of(device)
+    device, secret = authenticators.begin_setup(account, authenticators.default_name(account))
+    db.session.commit()
+    session[SETUP_KEY] = device.id
+    return device, secret
+
+
+def _setup_page(account: Account, action: str, heading: str, first: bool, error: str | None = None,
+                field: str | None = None, status: int = 200):
+    """Render the authenticator set-up page: QR code, the secret as text, device name and code."""
+    device, secret = _setup_device(account)
+    uri = authenticators.provisioning_uri(account, secret)
+    return render_template(
+        "auth/setup.html", device=device, secret=secret, qr=authenticators.qr_data_uri(uri), action=action,
+        heading=heading, first=first, error=error, field=field,
+        name=request.form.get("device_name", device.name) if request.method == "POST" else device.name,
+    ), status
+
+
+def _confirm_setup(account: Account) -> str | None:
+    """Confirm this browser's set-up with the posted name and code; return an error message or None."""
+    device = db.session.get(AuthenticatorDevice, session.get(SETUP_KEY) or 0)
+    if device is None or device.account_id != account.id or device.confirmed_at is not None:
+        return _("Pemasangan sudah kedaluwarsa. Pindai kode QR yang baru.")
+    try:
+        authenticators.confirm(device, request.form.get("code", ""), request.form.get("device_name", ""))
+    except authenticators.AuthenticatorError as exc:
+        db.session.rollback()
+        return str(exc)
+    record(actor(agency_id=account.agency_id), "auth.device_added", "account", account.id, details={"device": device.name})
+    session.pop(SETUP_KEY, None)
+    return None
+
+
+@bp.route("/login/perangkat", methods=["GET", "POST"])
+def login_setup():
+    """Set up the first authenticator (forced on the first sign-in), then sign in."""
+    account = _pending_account()
+    if account is None:
+        return _start_again()
+    if authenticators.has_device(account):
+        return redirect(url_for("auth.login_code"))
+    heading = _("Pasang aplikasi autentikator")
+    if request.method == "POST":
+        error = _confirm_setup(account)
+        if error is None:
+            return _finish_sign_in(account)
+        return _setup_page(account, url_for("auth.login_setup"), heading, True, error, status=422)
+    return _setup_page(account, url_for("auth.login_setup"), heading, True)
 
 
 @bp.post("/logout")
@@ -60,5 +244,132 @@ def logout():
     record(actor(), "auth.logout", "account", current_user.id)
     db.session.commit()
     logout_user()
+    session.pop(SEEN_KEY, None)
     flash(_("Anda sudah keluar."), "success")
     return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------------------------------------- devices
+
+
+def _devices_page(error: str | None = None, error_device: int | None = None, status: int = 200):
+    """Render the list of the signed-in account's authenticators."""
+    return render_template("auth/devices.html", devices=authenticators.devices(current_user), error=error,
+                           error_device=error_device), status
+
+
+@bp.get("/akun/perangkat")
+@login_required
+def devices():
+    """List the signed-in account's authenticator devices."""
+    return _devices_page()
+
+
+@bp.route("/akun/perangkat/tambah", methods=["GET", "POST"])
+@login_required
+def add_device():
+    """Set up one more authenticator device."""
+    account = current_user._get_current_object()
+    heading = _("Tambah perangkat autentikator")
+    if request.method == "POST":
+        error = _confirm_setup(account)
+        if error is None:
+            db.session.commit()
+            flash(_("Perangkat ditambahkan."), "success")
+            return redirect(url_for("auth.devices"))
+        return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422)
+    return _setup_page(account, url_for("auth.add_device"), heading, False)
+
+
+@bp.post("/akun/perangkat/<int:device_id>/hapus")
+@login_required
+def remove_device(device_id: int):
+    """Remove a device, with a current code from another device of the account."""
+    account = current_user._get_current_object()
+    device = db.session.get(AuthenticatorDevice, device_id)
+    if device is None or device.account_id != account.id or device.confirmed_at is None:
+        return _devices_page(_("Perangkat tidak ditemukan."), status=404)
+    name = device.name
+    try:
+        authenticators.remove(account, device, request.form.get("code", ""))
+    except authenticators.AuthenticatorError as exc:
+        db.session.rollback()
+        if isinstance(exc, authenticators.InvalidCode):
+            record(actor(), "auth.totp_failed", "account", account.id, details={"purpose": "remove_device"})
+            db.session.commit()
+        return _devices_page(str(exc), device_id, status=422)
+    record(actor(), "auth.device_removed", "account", account.id, details={"device": name})
+    db.session.commit()
+    flash(_("Perangkat %(name)s dihapus.", name=name), "success")
+    return redirect(url_for("auth.devices"))
+
+
+# ---------------------------------------------------------------------------------------------- passwords
+
+
+@bp.route("/akun/sandi", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """Change the password (old, new, confirmation); every other session is signed out."""
+    error = field = None
+    if request.method == "POST":
+        account = current_user._get_current_object()
+        try:
+            signin.change_password(account, request.form.get("old", ""), request.form.get("password", ""),
+                                  request.form.get("confirmation", ""), actor())
+        except signin.PasswordError as exc:
+            db.session.rollback()
+            error, field = str(exc), exc.field
+        else:
+            db.session.commit()
+            login_user(account)  # this session carries the new session version; the others do not
+            session.permanent = True
+            flash(_("Kata sandi diganti. Sesi di perangkat lain sudah dikeluarkan."), "success")
+            return redirect(home_for(account))
+    return render_template("auth/password.html", error=error, field=field, forced=current_user.must_change_password,
+                           minimum=signin.PASSWORD_MIN), 422 if error else 200
+
+
+@bp.route("/lupa-sandi", methods=["GET", "POST"])
+def forgot_password():
+    """Send a reset link to a real account's e-mail; the answer is the same whatever was typed."""
+    if request.method == "POST":
+        signin.request_password_reset(request.form.get("login", ""), actor("password-reset"))
+        db.session.commit()
+        return render_template("auth/forgot_sent.html")
+    return render_template("auth/forgot.html")
+
+
+def _link_refused(raw: str, exc: tokens.TokenError):
+    """Explain a reset link that cannot be used, and record a refused link we issued."""
+    db.session.rollback()
+    tokens.record_refusal(raw, signin.PASSWORD_RESET, actor("password-reset"))
+    db.session.commit()
+    if isinstance(exc, tokens.TokenExpired):
+        message = _("Tautan sudah kedaluwarsa (berlaku 1 jam). Minta tautan baru di halaman Lupa kata sandi.")
+    else:
+        message = _("Tautan tidak valid atau sudah digunakan. Minta tautan baru di halaman Lupa kata sandi.")
+    return render_template("enrolment/link_error.html", message=message), 410
+
+
+@bp.route("/lupa-sandi/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a new password from a reset link: every authenticator is removed and every session signed out."""
+    error = field = None
+    try:
+        if request.method == "POST":
+            signin.reset_password(token, request.form.get("password", ""), request.form.get("confirmation", ""),
+                                 actor("password-reset"))
+            db.session.commit()
+            logout_user()
+            for key in (PENDING_KEY, SETUP_KEY, SEEN_KEY):
+                session.pop(key, None)
+            flash(_("Kata sandi baru tersimpan. Masuk lagi, lalu pasang aplikasi autentikator baru."), "success")
+            return redirect(url_for("auth.login"))
+        tokens.verify(token, signin.PASSWORD_RESET)
+    except tokens.TokenError as exc:
+        return _link_refused(token, exc)
+    except signin.PasswordError as exc:
+        db.session.rollback()
+        error, field = str(exc), exc.field
+    return render_template("auth/reset.html", error=error, field=field, minimum=signin.PASSWORD_MIN), 422 if error else 200

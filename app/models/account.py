@@ -62,6 +62,10 @@ class Account(UserMixin, db.Model):
     agency: Mapped[Agency | None] = relationship()
     profile: Mapped[SubscriberProfile | None] = relationship(back_populates="account", uselist=False)
 
+    def get_id(self) -> str:
+        """Return the session identifier, ``id:session_version``: bumping the version signs out every session."""
+        return f"{self.id}:{self.session_version or 1}"
+
 
 class SubscriberProfile(db.Model):
     """What a subscriber submitted in the activation wizard, with the registry and selfie checks."""

@@ -2,7 +2,7 @@
 
 ``queue_email``/``queue_whatsapp`` add and flush a row and never commit: the message exists only
 if the change that caused it is committed. Links carrying raw tokens are kept sealed
-(AES-256-GCM, key from ``SECRET_KEY`` through HKDF) and wiped once the message is sent.
+(``sealing``: AES-256-GCM, key from ``SECRET_KEY`` through HKDF) and wiped once the message is sent.
 
 ``work()`` is the exception to "services never commit": it is a unit of work of its own (the
 ``flask outbox work`` worker). It commits each claim before sending, so several processes can
@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import select, update
@@ -33,6 +28,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
+from . import sealing
 from .mailer import SmtpTransport, TransportError, WhatsAppTransport
 
 log = logging.getLogger(__name__)
@@ -45,7 +41,6 @@ LEASE = timedelta(minutes=10)  # a message "sending" for longer belongs to a wor
 BACKOFF_BASE_SECONDS = 30
 BACKOFF_CAP_SECONDS = 3600
 SEAL_INFO = b"paraf outbox sealed links v1"
-SEAL_VERSION = b"\x01"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 
@@ -77,15 +72,6 @@ def whatsapp_number(phone: str) -> str:
     return digits if digits.startswith("+") else "+" + digits
 
 
-def _seal_key() -> bytes:
-    """Derive the AES-256 key that seals links from the app's ``SECRET_KEY``."""
-    secret = current_app.config.get("SECRET_KEY")
-    if not secret:
-        raise RuntimeError("SECRET_KEY is not set: the outbox cannot seal links")
-    material = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(material)
-
-
 def _aad(message_id: int) -> bytes:
     """Bind a sealed blob to its row, so it cannot be moved to another message."""
     return b"paraf-outbox:%d" % message_id
@@ -93,9 +79,7 @@ def _aad(message_id: int) -> bytes:
 
 def _seal(message_id: int, links: dict[str, str]) -> bytes:
     """Encrypt the links of a message."""
-    nonce = os.urandom(12)
-    plaintext = json.dumps(links, sort_keys=True).encode("utf-8")
-    return SEAL_VERSION + nonce + AESGCM(_seal_key()).encrypt(nonce, plaintext, _aad(message_id))
+    return sealing.seal(json.dumps(links, sort_keys=True).encode("utf-8"), SEAL_INFO, _aad(message_id))
 
 
 def links_of(message: OutboxMessage) -> dict[str, str]:
@@ -103,11 +87,11 @@ def links_of(message: OutboxMessage) -> dict[str, str]:
     blob = message.sealed_links
     if not blob:
         return {}
-    if blob[:1] != SEAL_VERSION:
+    if blob[:1] != sealing.VERSION:
         raise ValueError(f"outbox message {message.id}: unknown sealed-links format")
     try:
-        plaintext = AESGCM(_seal_key()).decrypt(blob[1:13], blob[13:], _aad(message.id))
-    except InvalidTag:
+        plaintext = sealing.unseal(blob, SEAL_INFO, _aad(message.id))
+    except sealing.SealError:
         raise ValueError(f"outbox message {message.id}: links cannot be unsealed (SECRET_KEY changed?)") from None
     return json.loads(plaintext)
 

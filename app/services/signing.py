@@ -50,20 +50,21 @@ class DocumentRefused(SigningRefused):
 
 
 @dataclass(frozen=True)
-class Upload:
-    """A file to sign: its name and bytes."""
-
-    filename: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class Placement:
     """Where the signature goes: invisible (``box`` None), a box on a page, or an existing empty field."""
 
     page: int = 0
     box: Box | None = None
     field: str | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to sign: its name and bytes, and optionally its own placement (pages differ between files)."""
+
+    filename: str
+    data: bytes
+    placement: Placement | None = None
 
 
 @dataclass(frozen=True)
@@ -183,18 +184,19 @@ def sign_documents(
     try:
         with pki.unlocked(certificate, passphrase) as sign:
             for upload in uploads:
+                where = upload.placement or placement
                 record_id = public_id()
                 stamp = Stamp(name=display_name(account), position=position, qr_url=public_url("verify.record", public_id=record_id))
                 options = {"level": level, "reason": details.reason or None, "location": details.location or None}
-                if placement.field:
-                    options.update(field=placement.field, stamp=stamp)
-                elif placement.box:
-                    options.update(page=placement.page, box=placement.box, stamp=stamp)
+                if where.field:
+                    options.update(field=where.field, stamp=stamp)
+                elif where.box:
+                    options.update(page=where.page, box=where.box, stamp=stamp)
                 try:
                     signed = sign(upload.data, **options)
                 except PdfError as exc:
                     raise DocumentRefused(_pdf_message(upload.filename, exc), upload.filename) from exc
-                results.append((upload, record_id, signed))
+                results.append((upload, where, record_id, signed))
     except WrongPassphrase:
         raise _wrong_passphrase(account, actor) from None
     except SignerError as exc:
@@ -203,7 +205,7 @@ def sign_documents(
         raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
     account.wrong_passphrases = 0
     records = []
-    for upload, record_id, signed in results:
+    for upload, where, record_id, signed in results:
         (documents_folder() / f"{record_id}.pdf").write_bytes(signed)
         document = SignedDocument(
             public_id=record_id,
@@ -215,8 +217,8 @@ def sign_documents(
             signed_sha256=hashlib.sha256(signed).hexdigest(),
             stored_path=f"documents/{record_id}.pdf",
             pades_level=level,
-            visible=bool(placement.box or placement.field),
-            page=placement.page if (placement.box or placement.field) else None,
+            visible=bool(where.box or where.field),
+            page=where.page if (where.box or where.field) else None,
             reason=details.reason,
             location=details.location,
             acting_as=details.acting_as,

@@ -51,6 +51,7 @@ def _give_portal_account(account: Account) -> str | None:
     account.username = account.email.split("@", 1)[0][:48] + f".{account.id}"
     password = one_time_password()
     account.password_hash = hash_password(password)
+    account.must_change_password = True  # replaced after the first sign-in, before anything else
     return password
 
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Account, Agency, AsnRecord, PopulationRecord, Role
 from app.services import notifications, registries
 from app.services.passwords import hash_password
+from tests.auth_helpers import give_authenticator, sign_in_page
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
@@ -31,9 +32,11 @@ def agency_setup(app, instance_dir):
         verifier = Account(role=Role.VERIFIER, agency_id=agency.id, email=f"verif@{agency.email_domain}",
                            username=f"verif-{code.lower()}", password_hash=hash_password(password), name="Verifikator Uji")
         db.session.add(verifier)
+        db.session.flush()
+        secret = give_authenticator(verifier)
         db.session.commit()
         state = {"agency_id": agency.id, "domain": agency.email_domain, "code": code,
-                 "username": verifier.username, "password": password, "seed": 0}
+                 "username": verifier.username, "password": password, "secret": secret, "seed": 0}
 
     def add_person(photo: bytes):
         with app.app_context():
@@ -86,10 +89,7 @@ def enrol(app, live_server, setup, smtp_server, whatsapp_gateway, browser, perso
     email = f"{person['nik'][-6:]}.{secrets.token_hex(2)}@{setup['domain']}"
     phone_local = "0812" + person["nik"][-8:]
     verifier = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    verifier.goto(f"{live_server.url}/login")
-    verifier.fill("#username", setup["username"])
-    verifier.fill("#password", setup["password"])
-    verifier.get_by_role("button", name="Masuk").click()
+    sign_in_page(verifier, live_server.url, setup["username"], setup["password"], setup["secret"])
     expect(verifier.get_by_role("heading", name="Antrean verifikasi")).to_be_visible()
     verifier.get_by_role("link", name="Daftarkan pegawai").click()
     verifier.fill("#name", person["name"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyotp
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Certificate, PopulationRecord
 from app.services import pki
 from signer import keys
+from tests.auth_helpers import sign_in
 
 
 @pytest.fixture()
@@ -47,13 +49,12 @@ def test_seed_writes_working_credentials_once(demo_app, tmp_path):
             assert key.sign(b"demo")
         assert db.session.execute(select(PopulationRecord)).scalars().first() is not None
 
-    client = demo_app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    import re
-
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"csrf_token": token, **{k: credentials["verifier"][k] for k in ("username", "password")}})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/verifikator/")
+    for who, home in (("verifier", "/verifikator/"), ("subscriber", "/status")):
+        client = demo_app.test_client()
+        account = credentials[who]
+        assert account["totp_secret"] and pyotp.TOTP(account["totp_secret"]).now().isdigit()
+        response = sign_in(client, account["username"], account["password"], account["totp_secret"])
+        assert response.status_code == 302 and response.headers["Location"].endswith(home), who
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code == 0 and "already present" in again.output

@@ -15,12 +15,13 @@ from app.models import Account, Agency, AsnRecord, LinkToken, PopulationRecord, 
 from app.services import enrolment, registries, tokens, verification
 from app.services.audit import Actor
 from app.services.passwords import hash_password
+from tests.auth_helpers import give_authenticator, sign_in
 from tests.conftest import browser_like_client
 
 
-def login(client, username: str, password: str):
-    """Sign a test client in through the form."""
-    return client.post("/login", data={"username": username, "password": password})
+def login(client, username: str, password: str, secret: str | None = None):
+    """Sign a test client in through the forms: password, then (with the authenticator ``secret``) a TOTP code."""
+    return sign_in(client, username, password, secret)
 
 
 @pytest.fixture()
@@ -32,10 +33,14 @@ def agency(app, instance_dir):
         db.session.add(row)
         db.session.flush()
         password = "Verif#" + secrets.token_hex(6)
-        db.session.add(Account(role=Role.VERIFIER, agency_id=row.id, email=f"v@{row.email_domain}", username=f"v-{code.lower()}",
-                               password_hash=hash_password(password), name="Verifikator"))
+        verifier = Account(role=Role.VERIFIER, agency_id=row.id, email=f"v@{row.email_domain}", username=f"v-{code.lower()}",
+                           password_hash=hash_password(password), name="Verifikator")
+        db.session.add(verifier)
+        db.session.flush()
+        secret = give_authenticator(verifier)
         db.session.commit()
-        info = {"id": row.id, "code": code, "domain": row.email_domain, "username": f"v-{code.lower()}", "password": password}
+        info = {"id": row.id, "code": code, "domain": row.email_domain, "username": f"v-{code.lower()}", "password": password,
+                "secret": secret}
 
     def add_person(photo: bytes | None = None, seed: int | None = None):
         with app.app_context():
@@ -60,7 +65,7 @@ def agency(app, instance_dir):
 def verifier_client(app, agency):
     """Return a test client signed in as the agency's verifier."""
     client = browser_like_client(app)
-    assert login(client, agency["username"], agency["password"]).status_code == 302
+    assert login(client, agency["username"], agency["password"], agency["secret"]).status_code == 302
     return client
 
 
@@ -338,11 +343,14 @@ def test_verifier_of_another_agency_gets_404_everywhere(app, agency, registered,
         db.session.add(other)
         db.session.flush()
         password = "Lain#" + secrets.token_hex(5)
-        db.session.add(Account(role=Role.VERIFIER, agency_id=other.id, email=f"v{other.code}@lain.go.id",
-                               username=f"v-{other.code.lower()}", password_hash=hash_password(password)))
+        outsider_account = Account(role=Role.VERIFIER, agency_id=other.id, email=f"v{other.code}@lain.go.id",
+                                   username=f"v-{other.code.lower()}", password_hash=hash_password(password))
+        db.session.add(outsider_account)
+        db.session.flush()
+        secret = give_authenticator(outsider_account)
         db.session.commit()
         outsider = browser_like_client(app)
-        assert login(outsider, f"v-{other.code.lower()}", password).status_code == 302
+        assert login(outsider, f"v-{other.code.lower()}", password, secret).status_code == 302
     for method, path in (
         ("get", f"/verifikator/akun/{account_id}"),
         ("get", f"/verifikator/akun/{account_id}/swafoto"),

@@ -60,8 +60,8 @@ def test_unknown_language_is_ignored(app):
 
 @pytest.mark.parametrize(
     ("lang", "expected", "other"),
-    [("id", "Nama pengguna atau kata sandi salah.", "Incorrect username or password."),
-     ("en", "Incorrect username or password.", "Nama pengguna atau kata sandi salah.")],
+    [("id", "Nama pengguna, kata sandi, atau kode autentikator salah.", "Incorrect username, password or authenticator code."),
+     ("en", "Incorrect username, password or authenticator code.", "Nama pengguna, kata sandi, atau kode autentikator salah.")],
 )
 def test_wrong_password_message_in_the_chosen_language(app, agency, lang, expected, other):
     client = browser_like_client(app)

@@ -15,6 +15,7 @@ from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, LinkToken, OutboxMessage, Role, SubscriberProfile
 from app.services import notifications, registries
 from app.services.passwords import hash_password
+from tests.auth_helpers import give_authenticator
 from tests.conftest import browser_like_client, free_port
 from tests.integration.test_enrolment_forms import login, registration
 
@@ -346,11 +347,14 @@ def other_verifier(app):
         db.session.add(other)
         db.session.flush()
         password = "Lain#" + secrets.token_hex(5)
-        db.session.add(Account(role=Role.VERIFIER, agency_id=other.id, email=f"v@{other.email_domain}",
-                               username=f"v-{code.lower()}", password_hash=hash_password(password)))
+        account = Account(role=Role.VERIFIER, agency_id=other.id, email=f"v@{other.email_domain}",
+                          username=f"v-{code.lower()}", password_hash=hash_password(password))
+        db.session.add(account)
+        db.session.flush()
+        secret = give_authenticator(account)
         db.session.commit()
     client = browser_like_client(app)
-    assert login(client, f"v-{code.lower()}", password).status_code == 302
+    assert login(client, f"v-{code.lower()}", password, secret).status_code == 302
     return client
 
 
@@ -416,11 +420,14 @@ def test_verifier_pages_are_for_staff_only(app, agency, client):
     with app.app_context():
         password = "Pelanggan#" + secrets.token_hex(4)
         username = "s-" + secrets.token_hex(4)
-        db.session.add(Account(role=Role.SUBSCRIBER, agency_id=agency["id"], email=f"{username}@{agency['domain']}",
-                               username=username, password_hash=hash_password(password), status=AccountStatus.VERIFIED))
+        account = Account(role=Role.SUBSCRIBER, agency_id=agency["id"], email=f"{username}@{agency['domain']}",
+                          username=username, password_hash=hash_password(password), status=AccountStatus.VERIFIED)
+        db.session.add(account)
+        db.session.flush()
+        secret = give_authenticator(account)
         db.session.commit()
     subscriber = browser_like_client(app)
-    assert login(subscriber, username, password).status_code == 302
+    assert login(subscriber, username, password, secret).status_code == 302
     for path in ("/verifikator/", "/verifikator/daftar", "/verifikator/impor"):
         assert subscriber.get(path).status_code == 403, path
     assert subscriber.post("/verifikator/impor/abc").status_code == 403

@@ -1,0 +1,117 @@
+"""Portal sign-in (F5): the password check, changing a password, and "forgot password" by an e-mailed link.
+
+Every failure of the first factor looks the same to the caller (``None``), whatever the reason.
+Changing or resetting a password bumps ``session_version``, which signs out every session
+(``Account.get_id()`` carries it and the user loader refuses a stale one). Functions add/flush in
+the caller's transaction and never commit; passwords never reach the audit trail or the logs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask_babel import gettext
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..lifecycle import AccountStatus
+from ..models.account import Account
+from ..models.types import utcnow
+from ..urls import public_url
+from . import authenticators, notifications, tokens
+from .audit import Actor, record
+from .passwords import check_password, hash_password
+
+PASSWORD_RESET = "password_reset"
+PASSWORD_RESET_TTL = timedelta(hours=1)
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+
+
+class PasswordError(Exception):
+    """A new password is refused; ``field`` names the form field to mark."""
+
+    def __init__(self, message: str, field: str = "password"):
+        super().__init__(message)
+        self.field = field
+
+
+def find_account(login_name: str) -> Account | None:
+    """Return the account whose username or e-mail is ``login_name`` (given in lower case), or None."""
+    login_name = (login_name or "").strip().lower()
+    if not login_name or len(login_name) > 254:
+        return None
+    return db.session.execute(
+        select(Account).where(or_(Account.username == login_name, Account.email == login_name))
+    ).scalars().first()
+
+
+def can_sign_in(account: Account | None) -> bool:
+    """Return whether an account may sign in at all (it exists, has a password and is not suspended)."""
+    return account is not None and bool(account.password_hash) and account.status != AccountStatus.SUSPENDED
+
+
+def check_first_factor(login_name: str, password: str) -> tuple[Account | None, Account | None]:
+    """Check username/e-mail and password at the same cost either way; return (account found, account signed in)."""
+    account = find_account(login_name)
+    matches = check_password(account.password_hash if account else None, password or "")
+    return account, (account if matches and can_sign_in(account) else None)
+
+
+def validate_new_password(account: Account, password: str, confirmation: str) -> None:
+    """Refuse a new password that is too short or long, equals the old one, or differs from its confirmation."""
+    if len(password or "") < PASSWORD_MIN:
+        raise PasswordError(gettext("Kata sandi baru minimal %(min)d karakter.", min=PASSWORD_MIN))
+    if len(password) > PASSWORD_MAX:
+        raise PasswordError(gettext("Kata sandi baru paling panjang %(max)d karakter.", max=PASSWORD_MAX))
+    if password != (confirmation or ""):
+        raise PasswordError(gettext("Konfirmasi kata sandi tidak sama."), "confirmation")
+    if account.password_hash and check_password(account.password_hash, password):
+        raise PasswordError(gettext("Kata sandi baru harus berbeda dari kata sandi lama."))
+
+
+def _set_password(account: Account, password: str) -> None:
+    """Store a new password hash and sign out every session of the account."""
+    account.password_hash = hash_password(password)
+    account.must_change_password = False
+    account.password_changed_at = utcnow()
+    account.session_version = (account.session_version or 1) + 1
+    db.session.flush()
+
+
+def change_password(account: Account, old: str, password: str, confirmation: str, actor: Actor) -> None:
+    """Change the password of a signed-in account (old one required); every session is signed out."""
+    if not check_password(account.password_hash, old or ""):
+        raise PasswordError(gettext("Kata sandi lama salah."), "old")
+    validate_new_password(account, password, confirmation)
+    _set_password(account, password)
+    record(actor, "auth.password_changed", "account", account.id)
+
+
+def request_password_reset(login_name: str, actor: Actor) -> bool:
+    """Queue a reset link (1 h, single use) to the account's e-mail; return whether one was sent (never tell the visitor)."""
+    account = find_account(login_name)
+    if not can_sign_in(account):
+        return False
+    raw = tokens.issue(account.id, PASSWORD_RESET, PASSWORD_RESET_TTL)
+    body = (
+        f"Yth. {account.name or account.username},\n\nAda permintaan mengatur ulang kata sandi portal Paraf untuk akun "
+        f"{account.username or account.email}. Buka tautan berikut dalam 1 jam untuk membuat kata sandi baru:\n\n"
+        "{reset}\n\nSetelah itu Anda masuk lagi dan memasang aplikasi autentikator baru. Bila Anda tidak memintanya, "
+        "abaikan e-mail ini; kata sandi Anda tidak berubah.\n"
+    )
+    notifications.queue_email(account.email, "Atur ulang kata sandi Paraf", body,
+                              {"reset": public_url("auth.reset_password", token=raw)}, account.id)
+    record(actor, "auth.password_reset_requested", "account", account.id)
+    return True
+
+
+def reset_password(raw: str, password: str, confirmation: str, actor: Actor) -> Account:
+    """Use a reset link once: new password, every authenticator removed, every session signed out."""
+    account = db.session.get(Account, tokens.verify(raw, PASSWORD_RESET).account_id)
+    validate_new_password(account, password, confirmation)
+    tokens.consume(raw, PASSWORD_RESET)
+    removed = authenticators.reset(account)
+    _set_password(account, password)
+    record(actor, "auth.password_reset", "account", account.id, details={"devices_removed": removed})
+    return account

@@ -1,0 +1,170 @@
+"""Checking signed PDFs for anyone (F8): every signature against Paraf's root and current CRLs, and Paraf's records."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import x509
+from flask_babel import gettext
+from sqlalchemy import select
+
+from signer.errors import PdfError
+from signer.validate import SignatureReport, validate_pdf
+
+from ..extensions import db
+from ..lifecycle import CertificateStatus
+from ..models import Certificate, SignedDocument, Workflow, WorkflowSigner
+from ..models.types import utcnow
+from . import pki
+from .signing import DocumentRefused, Upload, check_document
+
+_EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
+
+
+@dataclass(frozen=True)
+class CertificateState:
+    """A Paraf certificate's status as of now (``ISSUE``, ``REVOKE`` or ``EXPIRED``)."""
+
+    serial: str
+    status: str
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    not_after: datetime | None
+
+
+def certificate_state(certificate: Certificate) -> CertificateState:
+    """Return a certificate's status now: an ``ISSUE`` certificate past its end counts as ``EXPIRED``."""
+    status = certificate.status
+    if status == CertificateStatus.ISSUE and certificate.not_after is not None and certificate.not_after <= utcnow():
+        status = CertificateStatus.EXPIRED
+    return CertificateState(certificate.serial or "", str(status), certificate.revoked_at, certificate.revocation_reason,
+                            certificate.not_after)
+
+
+@dataclass(frozen=True)
+class CheckedSignature:
+    """One signature's report, with Paraf's record of it and its certificate's status now, when Paraf issued it."""
+
+    report: SignatureReport
+    record: SignedDocument | None = None
+    certificate: CertificateState | None = None
+
+    @property
+    def revoked_after_signing(self) -> bool:
+        """Return whether the certificate is revoked now but was not when this signature was made and time-stamped."""
+        state, report = self.certificate, self.report
+        return bool(state and state.status == CertificateStatus.REVOKE and report.revocation == "good" and report.timestamp_valid)
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    """The result of checking one uploaded PDF."""
+
+    filename: str
+    sha256: str
+    signatures: list[CheckedSignature] = field(default_factory=list)
+
+
+def current_crls() -> list[bytes]:
+    """Return the current CRLs of both CAs, re-signing one that is past half its validity (the caller commits)."""
+    crls = []
+    for issuer in pki.CRL_ISSUERS:
+        row = pki.latest_crl(issuer)
+        crls.append((pki.publish_crl(issuer) if pki.crl_is_stale(row) else row).der)
+    return crls
+
+
+def revision_hashes(data: bytes) -> set[str]:
+    """Return the SHA-256 of the whole file and of each earlier revision (every prefix ending at ``%%EOF``)."""
+    hashes = {hashlib.sha256(data).hexdigest()}
+    for match in _EOF.finditer(data):
+        hashes.add(hashlib.sha256(data[: match.start() + 5]).hexdigest())
+        hashes.add(hashlib.sha256(data[: match.end()]).hexdigest())
+    return hashes
+
+
+def check_pdf(filename: str, data: bytes) -> DocumentCheck:
+    """Validate every signature of an uploaded PDF offline.
+
+    :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
+    """
+    check_document(Upload(filename, data))
+    hierarchy = pki.context().hierarchy()
+    try:
+        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[])
+    except PdfError as exc:
+        raise DocumentRefused(
+            gettext("Berkas %(name)s rusak atau tanda tangan di dalamnya tidak dapat dibaca.", name=filename), filename
+        ) from exc
+    records = db.session.execute(
+        select(SignedDocument, Certificate.serial)
+        .join(Certificate, Certificate.id == SignedDocument.certificate_id)
+        .where(SignedDocument.signed_sha256.in_(revision_hashes(data)))
+    ).all()
+    by_serial = {serial: document for document, serial in records}
+    serials = {pki.serial_hex(report.signer_serial) for report in reports if report.signer_serial is not None}
+    certificates = {
+        row.serial: certificate_state(row)
+        for row in db.session.execute(select(Certificate).where(Certificate.serial.in_(serials))).scalars()
+    } if serials else {}
+    signatures = []
+    for report in reports:
+        serial = pki.serial_hex(report.signer_serial) if report.signer_serial is not None else None
+        signatures.append(CheckedSignature(report, by_serial.get(serial), certificates.get(serial)))
+    return DocumentCheck(filename=filename, sha256=hashlib.sha256(data).hexdigest(), signatures=signatures)
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """What the public record of a signature shows."""
+
+    document: SignedDocument
+    signer_name: str
+    position: str
+    organization: str
+    certificate_serial: str
+    certificate_status: str
+    """``ISSUE``, ``REVOKE`` or ``EXPIRED`` as of now."""
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    not_after: datetime | None
+
+
+def record_view(public_id: str) -> RecordView | None:
+    """Return the record behind a stamp's QR code, with the certificate's current status, or None."""
+    document = db.session.execute(select(SignedDocument).where(SignedDocument.public_id == public_id)).scalar_one_or_none()
+    if document is None:
+        return None
+    certificate = db.session.get(Certificate, document.certificate_id)
+    subject = x509.Certificate.load(certificate.der).subject.native if certificate.der else {}
+    state = certificate_state(certificate)
+    return RecordView(
+        document=document,
+        signer_name=subject.get("common_name") or certificate.subject,
+        position=document.acting_as or subject.get("title") or "",
+        organization=subject.get("organization_name") or "",
+        certificate_serial=state.serial,
+        certificate_status=state.status,
+        revoked_at=state.revoked_at,
+        revocation_reason=state.revocation_reason,
+        not_after=state.not_after,
+    )
+
+
+def is_party(document: SignedDocument, account_id: int | None) -> bool:
+    """Return whether an account may see the document: its signer, or the owner or a signer of its workflow."""
+    if account_id is None:
+        return False
+    if document.account_id == account_id:
+        return True
+    if document.workflow_id is None:
+        return False
+    workflow = db.session.get(Workflow, document.workflow_id)
+    if workflow is not None and workflow.owner_id == account_id:
+        return True
+    return db.session.execute(
+        select(WorkflowSigner.id).where(WorkflowSigner.workflow_id == document.workflow_id, WorkflowSigner.account_id == account_id)
+    ).first() is not None

@@ -1,0 +1,108 @@
+"""Subscribers holding an ISSUE certificate, made through the services, and test clients signed in as them.
+
+Signing in injects the Flask-Login session (the login pages have their own tests): ``_user_id`` is
+``account.get_id()``. The client then picks up a CSRF token from a public page and sends it with every
+request, as the pages do.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import lifecycle
+from app.extensions import db
+from app.models import Account, Agency, Employment, Role, SubscriberProfile
+from app.models.types import utcnow
+from app.services import issuance, pki, signing
+from app.services.audit import Actor
+
+PASSPHRASE = "Rahasia#Tanda2026"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A subscriber made for a test: what a test needs to act as them and to check what they signed."""
+
+    id: int
+    user_id: str
+    name: str
+    display_name: str
+    position: str
+    email: str
+    passphrase: str
+    certificate_id: int
+    agency_id: int
+
+
+def create_subscriber(
+    app: Flask,
+    name: str = "Siti Rahmawati",
+    position: str = "Kepala Subbagian Umum",
+    front_title: str = "",
+    back_title: str = "",
+    passphrase: str = PASSPHRASE,
+) -> Subscriber:
+    """Create an agency and a VERIFIED subscriber of it with an ISSUE certificate (as ``app/demo.py`` does)."""
+    actor = Actor("test")
+    with app.app_context():
+        code = "S" + secrets.token_hex(4).upper()
+        agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
+        db.session.add(agency)
+        db.session.flush()
+        tag = secrets.token_hex(4)
+        account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=f"{tag}@{agency.email_domain}",
+                          username=f"s{tag}", name=name)
+        account.agency = agency
+        db.session.add(account)
+        for action in ("register", "submit", "approve"):
+            lifecycle.apply(account, "account", action, actor)
+        now = utcnow()
+        db.session.add(SubscriberProfile(
+            account_id=account.id, nik="".join(str(secrets.randbelow(10)) for _ in range(16)),
+            nip="19800101" + "".join(str(secrets.randbelow(10)) for _ in range(10)), name=name,
+            front_title=front_title, back_title=back_title, employment=Employment.ASN, unit="Bagian Umum",
+            position=position, province="Bali", consent_privacy_at=now, consent_agreement_at=now, submitted_at=now,
+            wizard_step=5, wizard_data={},
+        ))
+        db.session.flush()
+        certificate = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+        certificate.account_id = account.id
+        db.session.commit()
+        return Subscriber(
+            id=account.id, user_id=account.get_id(), name=name, display_name=signing.display_name(account),
+            position=position, email=account.email, passphrase=passphrase, certificate_id=certificate.id,
+            agency_id=agency.id,
+        )
+
+
+def signed_in_client(app: Flask, user_id: str) -> FlaskClient:
+    """Return a test client signed in as ``user_id`` (``account.get_id()``) that sends the CSRF token."""
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    page = client.get("/verify").get_data(as_text=True)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client
+
+
+@pytest.fixture()
+def make_subscriber_with_certificate(app: Flask):
+    """Return a factory: ``make(name=..., position=..., front_title=..., back_title=..., passphrase=...)``."""
+
+    def make(**options) -> Subscriber:
+        return create_subscriber(app, **options)
+
+    return make
+
+
+@pytest.fixture()
+def subscriber_with_certificate(make_subscriber_with_certificate) -> Subscriber:
+    """Return a fresh subscriber (own agency) holding an ISSUE certificate."""
+    return make_subscriber_with_certificate()

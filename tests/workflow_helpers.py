@@ -1,0 +1,129 @@
+"""People for the workflow tests: an agency, subscribers holding ISSUE certificates, a signed-in test client.
+
+Signing in injects the Flask-Login session (the login pages are tested elsewhere).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from app import lifecycle
+from app.extensions import db
+from app.models import Account, Agency, Employment, Role, SubscriberProfile
+from app.models.types import utcnow
+from app.services import issuance, notifications, pki
+from app.services.audit import Actor
+from signer.validate import validate_pdf
+
+PASSPHRASE = "Alur#Rahasia2026"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A subscriber made for a test: ids and what a test needs to act as them."""
+
+    id: int
+    name: str
+    email: str
+    nip: str
+    passphrase: str
+
+
+def make_agency(app: Flask, prefix: str = "W") -> int:
+    """Create an agency and return its id."""
+    with app.app_context():
+        code = prefix + secrets.token_hex(4).upper()
+        agency = Agency(code=code, name=f"Dinas {code}", email_domain=f"{code.lower()}.go.id")
+        db.session.add(agency)
+        db.session.commit()
+        return agency.id
+
+
+def make_subscriber(app: Flask, agency_id: int, name: str, certificate: bool = True, passphrase: str = PASSPHRASE) -> Person:
+    """Create a verified subscriber of the agency, with an ISSUE certificate unless ``certificate`` is False."""
+    actor = Actor("test")
+    with app.app_context():
+        agency = db.session.get(Agency, agency_id)
+        tag = secrets.token_hex(4)
+        nik = "".join(str(secrets.randbelow(10)) for _ in range(16))
+        nip = "19800101" + "".join(str(secrets.randbelow(10)) for _ in range(10))
+        account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=f"{tag}@{agency.email_domain}",
+                          username=f"u{tag}", name=name)
+        account.agency = agency
+        db.session.add(account)
+        for action in ("register", "submit", "approve"):
+            lifecycle.apply(account, "account", action, actor)
+        now = utcnow()
+        db.session.add(SubscriberProfile(
+            account_id=account.id, nik=nik, nip=nip, name=name, employment=Employment.ASN, unit="Bagian Umum",
+            position="Analis Kebijakan", province="DI Yogyakarta", consent_privacy_at=now, consent_agreement_at=now,
+            submitted_at=now, wizard_step=5, wizard_data={},
+        ))
+        db.session.flush()
+        if certificate:
+            row = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+            row.account_id = account.id
+        db.session.commit()
+        return Person(account.id, name, account.email, nip, passphrase)
+
+
+def signed_in(app: Flask, person: Person):
+    """Return a test client signed in as ``person`` that sends the CSRF token with every request."""
+    with app.app_context():
+        user_id = db.session.get(Account, person.id).get_id()
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+    page = client.get("/alur/baru").get_data(as_text=True)
+    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client
+
+
+def deliver(app: Flask) -> None:
+    """Send what the outbox holds, as `flask outbox work` does."""
+    with app.app_context():
+        notifications.work()
+        db.session.commit()
+
+
+def make_nss_db(app: Flask, folder: Path) -> str:
+    """Create an NSS database (``sql:DIR``) under ``folder`` that trusts Paraf's root CA; return its name for pdfsig."""
+    nss = folder / "nss"
+    nss.mkdir()
+    with app.app_context():
+        (folder / "root.der").write_bytes(pki.context().hierarchy().root)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{nss}", "-n", "Paraf Root CA", "-t", "CT,C,C", "-i", str(folder / "root.der")],
+        check=True, capture_output=True,
+    )
+    return f"sql:{nss}"
+
+
+def check_final_pdf(app: Flask, data: bytes, names: list[str], nss: str, folder: Path) -> None:
+    """Assert that pdfsig (NSS, OCSP from the live server) and pyHanko find every signature valid and trusted,
+    and that each later signature only filled a form field that was already there."""
+    path = folder / "final.pdf"
+    path.write_bytes(data)
+    result = subprocess.run(["pdfsig", "-nssdir", nss, str(path)], capture_output=True, text=True, timeout=120)
+    out = result.stdout + result.stderr
+    assert out.count("Signature is Valid.") == len(names), out
+    assert out.count("Certificate is Trusted.") == len(names), out
+    with app.app_context():
+        hierarchy = pki.context().hierarchy()
+        crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
+    assert [r.signer_name for r in reports] == names
+    for report in reports:
+        assert report.intact and report.valid and report.trusted, report.summary
+        assert not report.modified, report.summary
+        assert report.ok, report.summary
+    assert [r.modification_level for r in reports[:-1]] == ["form_filling"] * (len(names) - 1)
+    assert reports[-1].modification_level in ("none", "lta_updates")
