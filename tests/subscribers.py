@@ -36,8 +36,9 @@ class Subscriber:
     position: str
     email: str
     passphrase: str
-    certificate_id: int
+    certificate_id: int | None
     agency_id: int
+    nip: str
 
 
 def create_subscriber(
@@ -47,14 +48,19 @@ def create_subscriber(
     front_title: str = "",
     back_title: str = "",
     passphrase: str = PASSPHRASE,
+    agency_id: int | None = None,
+    certificate: bool = True,
 ) -> Subscriber:
-    """Create an agency and a VERIFIED subscriber of it with an ISSUE certificate (as ``app/demo.py`` does)."""
+    """Create a VERIFIED subscriber (of a new agency unless ``agency_id``) with an ISSUE certificate (as ``app/demo.py`` does)."""
     actor = Actor("test")
     with app.app_context():
-        code = "S" + secrets.token_hex(4).upper()
-        agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(agency)
-        db.session.flush()
+        if agency_id is None:
+            code = "S" + secrets.token_hex(4).upper()
+            agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
+            db.session.add(agency)
+            db.session.flush()
+        else:
+            agency = db.session.get(Agency, agency_id)
         tag = secrets.token_hex(4)
         account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=f"{tag}@{agency.email_domain}",
                           username=f"s{tag}", name=name)
@@ -71,13 +77,17 @@ def create_subscriber(
             wizard_step=5, wizard_data={},
         ))
         db.session.flush()
-        certificate = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
-        certificate.account_id = account.id
+        certificate_id = None
+        if certificate:
+            row = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+            row.account_id = account.id
+            db.session.flush()
+            certificate_id = row.id
         db.session.commit()
         return Subscriber(
             id=account.id, user_id=account.get_id(), name=name, display_name=signing.display_name(account),
-            position=position, email=account.email, passphrase=passphrase, certificate_id=certificate.id,
-            agency_id=agency.id,
+            position=position, email=account.email, passphrase=passphrase, certificate_id=certificate_id,
+            agency_id=agency.id, nip=account.profile.nip,
         )
 
 

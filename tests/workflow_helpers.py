@@ -5,34 +5,22 @@ Signing in injects the Flask-Login session (the login pages are tested elsewhere
 
 from __future__ import annotations
 
-import re
 import secrets
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask
 
-from app import lifecycle
 from app.extensions import db
-from app.models import Account, Agency, Employment, Role, SubscriberProfile
-from app.models.types import utcnow
-from app.services import issuance, notifications, pki
-from app.services.audit import Actor
+from app.models import Agency
+from app.services import notifications, pki
 from signer.validate import validate_pdf
+from tests.subscribers import Subscriber, create_subscriber, signed_in_client
 
 PASSPHRASE = "Alur#Rahasia2026"
 
 
-@dataclass(frozen=True)
-class Person:
-    """A subscriber made for a test: ids and what a test needs to act as them."""
-
-    id: int
-    name: str
-    email: str
-    nip: str
-    passphrase: str
+Person = Subscriber
 
 
 def make_agency(app: Flask, prefix: str = "W") -> int:
@@ -47,43 +35,13 @@ def make_agency(app: Flask, prefix: str = "W") -> int:
 
 def make_subscriber(app: Flask, agency_id: int, name: str, certificate: bool = True, passphrase: str = PASSPHRASE) -> Person:
     """Create a verified subscriber of the agency, with an ISSUE certificate unless ``certificate`` is False."""
-    actor = Actor("test")
-    with app.app_context():
-        agency = db.session.get(Agency, agency_id)
-        tag = secrets.token_hex(4)
-        nik = "".join(str(secrets.randbelow(10)) for _ in range(16))
-        nip = "19800101" + "".join(str(secrets.randbelow(10)) for _ in range(10))
-        account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=f"{tag}@{agency.email_domain}",
-                          username=f"u{tag}", name=name)
-        account.agency = agency
-        db.session.add(account)
-        for action in ("register", "submit", "approve"):
-            lifecycle.apply(account, "account", action, actor)
-        now = utcnow()
-        db.session.add(SubscriberProfile(
-            account_id=account.id, nik=nik, nip=nip, name=name, employment=Employment.ASN, unit="Bagian Umum",
-            position="Analis Kebijakan", province="DI Yogyakarta", consent_privacy_at=now, consent_agreement_at=now,
-            submitted_at=now, wizard_step=5, wizard_data={},
-        ))
-        db.session.flush()
-        if certificate:
-            row = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
-            row.account_id = account.id
-        db.session.commit()
-        return Person(account.id, name, account.email, nip, passphrase)
+    return create_subscriber(app, name=name, position="Analis Kebijakan", passphrase=passphrase, agency_id=agency_id,
+                             certificate=certificate)
 
 
 def signed_in(app: Flask, person: Person):
     """Return a test client signed in as ``person`` that sends the CSRF token with every request."""
-    with app.app_context():
-        user_id = db.session.get(Account, person.id).get_id()
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    page = client.get("/alur/baru").get_data(as_text=True)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client
+    return signed_in_client(app, person.user_id)
 
 
 def deliver(app: Flask) -> None:
