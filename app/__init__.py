@@ -54,11 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .verify import bp as verify_bp
     from .workflows import bp as workflows_bp
 
-    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, outbox_bp):
+    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, outbox_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(signing_bp)
-    app.register_blueprint(verify_bp)
-    app.register_blueprint(workflows_bp)
     return app
 
 
