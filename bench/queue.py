@@ -17,7 +17,6 @@ import argparse
 import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
+from timing import median_ms  # noqa: E402  (bench/ is on the path when a script runs)
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
@@ -94,16 +94,6 @@ def insert_subscribers(main_id: int, other_id: int, main_count: int, other_count
         db.session.commit()
 
 
-def median_ms(action, rounds: int) -> float:
-    """Return the median wall time of ``action`` in milliseconds (after one warm-up run)."""
-    action()
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
 
 def signed_in_client(app):
     """Return a test client signed in as the verifier through the login form (with its CSRF token)."""
@@ -170,7 +160,7 @@ def main() -> None:
                 db.session.remove()
 
         matched = page().get_data(as_text=True).count("/verifikator/akun/")
-        page_ms, base_ms = median_ms(page, args.rounds), median_ms(baseline, args.rounds)
+        page_ms, base_ms = median_ms(page, args.rounds, warm_up=True), median_ms(baseline, args.rounds, warm_up=True)
         rows.append((label, matched, page_ms, base_ms))
 
     with app.app_context():

@@ -60,6 +60,12 @@ def csrf_token(client) -> str:
     return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
 
 
+def send_csrf(client):
+    """Make ``client`` send the session's CSRF token with every request, as the pages' HTMX does; return it."""
+    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
+    return client
+
+
 def sign_in(client, username: str, password: str, secret: str | None = None):
     """Sign a test client in: password, then (with ``secret``) a fresh TOTP code; return the last response.
 

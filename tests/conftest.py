@@ -101,12 +101,9 @@ def client(app: Flask):
 
 def browser_like_client(app: Flask):
     """Return a test client that sends the session's CSRF token with every request, as the pages do."""
-    import re
+    from tests.auth_helpers import send_csrf
 
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client
+    return send_csrf(app.test_client())
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ request, as the pages do.
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from app.models import Account, Agency, Employment, Role, SubscriberProfile
 from app.models.types import utcnow
 from app.services import issuance, pki, signing
 from app.services.audit import Actor
+from tests.auth_helpers import send_csrf
 
 PASSPHRASE = "Rahasia#Tanda2026"
 
@@ -97,9 +97,7 @@ def signed_in_client(app: Flask, user_id: str) -> FlaskClient:
     with client.session_transaction() as session:
         session["_user_id"] = user_id
         session["_fresh"] = True
-    page = client.get("/verify").get_data(as_text=True)
-    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client
+    return send_csrf(client)
 
 
 @pytest.fixture()

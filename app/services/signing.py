@@ -199,9 +199,7 @@ def sign_documents(
                 results.append((upload, where, record_id, signed))
     except WrongPassphrase:
         raise _wrong_passphrase(account, actor) from None
-    except SignerError as exc:
-        if isinstance(exc, PdfError):
-            raise DocumentRefused(_pdf_message("", exc), "") from exc
+    except SignerError as exc:  # PdfError was turned into DocumentRefused per file above
         raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
     account.wrong_passphrases = 0
     records = []

@@ -14,9 +14,9 @@ from app.models import Account, Agency, AsnRecord, PopulationRecord, Role
 from app.services import notifications, registries
 from app.services.passwords import hash_password
 from tests.auth_helpers import give_authenticator, sign_in_page
+from tests.e2e.browser import launch
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 PASSPHRASE = "Kuat#Sekali2026"
 
 
@@ -61,18 +61,6 @@ def deliver(app) -> None:
         notifications.work()
         db.session.commit()
 
-
-def launch(playwright, clip: Path):
-    """Start Debian's Chromium with a fake camera playing ``clip``."""
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={clip}",
-        ],
-    )
 
 
 def take_selfie(page: Page) -> None:

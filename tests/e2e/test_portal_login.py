@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Account, Agency, AuthenticatorDevice, Role
 from app.services.passwords import hash_password
 from tests.auth_helpers import mark_used, sign_in_page
-from tests.e2e.test_enrolment_journey import CHROMIUM
+from tests.e2e.browser import launch
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +36,7 @@ def new_verifier(app):
 
 def test_first_sign_in_sets_up_an_authenticator_then_codes_sign_in(app, live_server, new_verifier):
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = launch(playwright)
         page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
         page.goto(f"{live_server.url}/login")
         page.fill("#username", new_verifier["username"])

@@ -11,22 +11,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from app.services import pki
 from signer.validate import validate_pdf
+from tests.e2e.browser import launch
 from tests.pdfs import make_pdf
 from tests.subscribers import create_subscriber
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 A4 = (595.0, 842.0)
 
-
-def launch(playwright):
-    """Start Debian's Chromium headless."""
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync"],
-    )
 
 
 def session_cookie(app, user_id: str) -> dict:

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from app.services import workflows
+from tests.e2e.browser import launch
 from tests.pdfs import make_pdf
 from tests.workflow_helpers import (
     check_final_pdf,
@@ -18,18 +19,8 @@ from tests.workflow_helpers import (
 )
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
-
-def launch(playwright):
-    """Start Debian's Chromium headless."""
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync"],
-    )
 
 
 def page_as(app, browser, person):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import subprocess
 
 import cv2
@@ -18,6 +17,7 @@ from app.models import Certificate
 from app.services import pki, signing
 from app.services.audit import Actor
 from app.services.signing import Details, Placement, Upload
+from tests.auth_helpers import send_csrf
 from tests.pdfs import make_pdf
 from tests.subscribers import signed_in_client
 
@@ -34,11 +34,8 @@ def check(client, data: bytes, name: str = "surat.pdf", **headers):
 
 
 def public_client(app):
-    """Return an anonymous client that sends the CSRF token (from the verification page itself)."""
-    client = app.test_client()
-    page = text(client.get("/verify"))
-    client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    return client
+    """Return an anonymous client that sends the CSRF token."""
+    return send_csrf(app.test_client())
 
 
 @pytest.fixture()
