@@ -65,6 +65,7 @@ def test_issue_and_revoke_are_audited(issue_certificate, app_ctx):
     db.session.commit()
     events = db.session.execute(
         select(AuditEvent).where(AuditEvent.subject_type == "certificate", AuditEvent.subject_id == str(row.id))
+        .order_by(AuditEvent.id)
     ).scalars().all()
     assert [event.action for event in events] == ["certificate.issue", "certificate.revoke"]
     assert events[1].actor == "verifier-7" and events[1].ip == "10.1.2.3" and events[1].reason == "affiliation_changed"

@@ -77,7 +77,8 @@ def events(app, account_id: int, action: str) -> list[AuditEvent]:
     """Return the audit events of one account and action."""
     with app.app_context():
         rows = db.session.execute(select(AuditEvent).where(AuditEvent.subject_id == str(account_id),
-                                                           AuditEvent.action == action)).scalars().all()
+                                                           AuditEvent.action == action)
+                                 .order_by(AuditEvent.id)).scalars().all()
         db.session.expunge_all()
         return rows
 

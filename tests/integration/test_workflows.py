@@ -145,6 +145,7 @@ def test_order_is_enforced_and_each_signer_is_told_in_turn(app, team, smtp_serve
     with app.app_context():
         actions = db.session.execute(
             select(AuditEvent.action).where(AuditEvent.subject_type == "workflow", AuditEvent.subject_id == public_id)
+            .order_by(AuditEvent.id)
         ).scalars().all()
     assert actions == ["workflow.create", "workflow.sign", "workflow.sign", "workflow.sign", "workflow.complete"]
 
