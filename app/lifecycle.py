@@ -37,6 +37,15 @@ class Forbidden(Exception):
         super().__init__(f"{kind} in status {status} cannot {action}")
         self.kind, self.status, self.action = kind, status, action
 
+    @property
+    def reason(self) -> str:
+        """Say in the user's language why the step is refused."""
+        from flask_babel import gettext
+
+        kind = gettext("akun") if self.kind == "account" else gettext("sertifikat")
+        return gettext("Langkah ini tidak diizinkan: %(kind)s berstatus %(status)s.",
+                       kind=kind, status=self.status or "NOT_REGISTERED")
+
 
 ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
     (None, "register"): AccountStatus.REGISTERED,
@@ -45,6 +54,14 @@ ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
     (AccountStatus.ACTIVATED, "approve"): AccountStatus.VERIFIED,
     (AccountStatus.ACTIVATED, "auto_verify"): AccountStatus.VERIFIED,
     (AccountStatus.ACTIVATED, "reject"): AccountStatus.REJECTED,
+    # F13/F14: a data change (or a move to another agency) waits for the subscriber's confirmation
+    (AccountStatus.VERIFIED, "request_update"): AccountStatus.UPDATE,
+    (AccountStatus.VERIFIED, "migrate"): AccountStatus.UPDATE,
+    (AccountStatus.UPDATE, "confirm_update"): AccountStatus.VERIFIED,
+    # F15: a compromised account is blocked until the central RA reactivates it
+    (AccountStatus.VERIFIED, "suspend"): AccountStatus.SUSPENDED,
+    (AccountStatus.UPDATE, "suspend"): AccountStatus.SUSPENDED,
+    (AccountStatus.SUSPENDED, "reactivate"): AccountStatus.VERIFIED,
 }
 
 CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateStatus] = {
@@ -56,6 +73,7 @@ CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateS
 }
 
 TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS}
+ACTIONS = {kind: sorted({action for _status, action in table}) for kind, table in TABLES.items()}
 
 
 class HasStatus(Protocol):

@@ -40,6 +40,8 @@ ENVIRONMENT_KEYS = {
     "WHATSAPP_GATEWAY_TOKEN": "WHATSAPP_GATEWAY_TOKEN",
     "REGISTRY_URL": "REGISTRY_URL",
     "REGISTRY_TOKEN": "REGISTRY_TOKEN",
+    "PUBLIC_HOLIDAYS": "PUBLIC_HOLIDAYS",
+    "CERTIFICATE_SWEEP_SECONDS": "CERTIFICATE_SWEEP_SECONDS",
 }
 
 
@@ -109,6 +111,18 @@ def defaults(instance: Path) -> dict:
         "REGISTRY_URL": "",
         "REGISTRY_TOKEN": "",
         "FACE_MATCH_THRESHOLD": 0.363,
+        "EXPIRY_REMINDER_DAYS": [30, 7, 1],  # reminders before a certificate expires, once each
+        "CERTIFICATE_SWEEP_SECONDS": 3600,  # how often `make run` runs `flask certificates sweep`
+        "PASSPHRASE_RESET_TTL_HOURS": 24,  # life of a reset-passphrase link
+        "DATA_CHANGE_TTL_HOURS": 72,  # life of a "Verifikasi Perubahan Data" link
+        # Service clocks: working days Monday-Friday, WORKDAY_START-WORKDAY_END local time, minus public holidays
+        "WORK_TIMEZONE": "Asia/Jakarta",
+        "WORKDAY_START_HOUR": 8,
+        "WORKDAY_END_HOUR": 16,
+        "PUBLIC_HOLIDAYS": [],  # ISO dates; environment: comma-separated
+        "MIGRATION_SLA_WORKING_DAYS": 2,  # "2x24 jam hari kerja": two working days of working time
+        "REQUEST_LETTER_STEP_MINUTES": 15,  # service target of each disposition step
+        "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,  # one reactivation document (PDF, JPEG or PNG)
     }
 
 
@@ -118,6 +132,8 @@ def _typed(value: str, like: object) -> object:
         return value.strip().lower() in ("1", "true", "yes", "on")
     if isinstance(like, int):
         return int(value)
+    if isinstance(like, list):
+        return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
 
