@@ -5,6 +5,7 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+CERTIFICATE_SWEEP_SECONDS ?= 3600
 export HOST PORT
 
 VENV := .venv
@@ -31,7 +32,8 @@ endef
 
 run: system venv instance
 	$(FLASK) outbox work --loop --interval 5 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) certificates sweep --loop --interval $(CERTIFICATE_SWEEP_SECONDS) & sweeper=$$!; \
+	trap 'kill $$worker $$sweeper 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
 		--graceful-timeout 10 --access-logfile - --error-logfile - wsgi:app
 

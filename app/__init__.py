@@ -45,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     errors.init_app(app)
 
     from .auth import bp as auth_bp
+    from .certificates import bp as certificates_bp
     from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
     from .outbox import bp as outbox_bp
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, ra_bp, outbox_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(certificates_bp)
     return app
 
 

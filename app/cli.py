@@ -15,7 +15,8 @@ from sqlalchemy import select
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
 from .models import Certificate
-from .services import audit, pki
+from .certificates_cli import sweep_loop
+from .services import audit, certificates, pki
 from .settings import configure
 
 instance_cli = AppGroup("instance", help="Set up the instance folder.")
@@ -75,13 +76,18 @@ def pki_revoke(serial: str, reason: str) -> None:
 
 
 @certificates_cli.command("sweep")
-def certificates_sweep() -> None:
-    """Re-sign CRLs that are past half of their validity."""
-    for issuer in pki.CRL_ISSUERS:
-        if pki.crl_is_stale(pki.latest_crl(issuer)):
-            row = pki.publish_crl(issuer)
-            click.echo(f"re-signed {issuer} CRL number {row.number}")
-    db.session.commit()
+@click.option("--loop", "forever", is_flag=True, help="Keep sweeping until SIGTERM or SIGINT.")
+@click.option("--interval", default=3600.0, show_default=True, type=click.FloatRange(min=0.05), help="Seconds between sweeps.")
+def certificates_sweep(forever: bool, interval: float) -> None:
+    """Mark expired certificates, send expiry reminders (once each) and re-sign stale CRLs."""
+    if not forever:
+        result = certificates.sweep()
+        db.session.commit()
+        click.echo(f"sweep: expired {result.expired}, reminded {result.reminded}, re-signed CRLs {', '.join(result.crls) or '-'}")
+        return
+    click.echo(f"certificate sweep started (every {interval:g} s); stop with SIGTERM or Ctrl-C")
+    sweep_loop(interval)
+    click.echo("certificate sweep stopped")
 
 
 @audit_cli.command("verify")

@@ -6,6 +6,7 @@ from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
+from .renewal import ExpiryReminder, RenewalRequest
 from .signing import AuthenticatorDevice, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
 from .token import LinkToken, OtpCode
 
@@ -20,10 +21,12 @@ __all__ = [
     "CertificateKind",
     "Crl",
     "Employment",
+    "ExpiryReminder",
     "LinkToken",
     "OtpCode",
     "OutboxMessage",
     "PopulationRecord",
+    "RenewalRequest",
     "Role",
     "SignedDocument",
     "SubscriberProfile",

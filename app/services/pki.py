@@ -163,6 +163,15 @@ def replace_certificate(old: Certificate, passphrase: str, actor: Actor) -> Cert
     return new
 
 
+def change_passphrase(certificate: Certificate, old: str, new: str) -> None:
+    """Re-seal the certificate's key under ``new`` (same key); ``old`` no longer opens it once this is committed.
+
+    :raises signer.errors.WrongPassphrase: ``old`` does not open the key.
+    """
+    ctx = context()
+    certificate.key_blob = keys.change_passphrase(certificate.key_blob, old, new, ctx.kdf)
+
+
 def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
     """Revoke a certificate with an RFC 5280 reason (asn1crypto spelling) and re-sign the CRL."""
     if reason not in revocation.REASONS:

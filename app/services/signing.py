@@ -143,6 +143,11 @@ def documents_folder() -> Path:
     return folder
 
 
+def count_wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
+    """Count a wrong passphrase given outside signing (a passphrase change) toward the same lock; return the error."""
+    return _wrong_passphrase(account, actor)
+
+
 def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
     account.wrong_passphrases += 1
     remaining = max(0, max_wrong() - account.wrong_passphrases)

@@ -1,5 +1,6 @@
-"""The agency verifier's pages: registration, CSV import, the queue, decisions."""
+"""The agency verifier's pages: registration, CSV import, the queue, decisions, certificate actions."""
 
+from . import certificates  # noqa: F401  (adds the certificate actions to bp)
 from .views import bp
 
 __all__ = ["bp"]

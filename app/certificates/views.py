@@ -1,0 +1,302 @@
+"""The subscriber's certificate pages (F9–F12): overview, change passphrase, reset link and wizard, revoke, renewal.
+
+The overview and its actions need a signed-in subscriber; the reset wizard is opened from a link
+(WhatsApp or e-mail) and bound to this browser session, like the issuance steps.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from signer.errors import SignerError
+
+from .. import lifecycle
+from ..enrolment.views import FACE_ERRORS, _uploaded_image
+from ..extensions import db
+from ..models import Account, Role
+from ..services import certificates, issuance, notifications, otp, registries, signing, tokens
+from ..services.enrolment import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
+from ..web import actor, render, require_role
+
+bp = Blueprint("certificates", __name__, url_prefix="/sertifikat")
+RESET_STEPS = 3  # 1 explanation, 2 selfie, 3 passphrase and agreement
+
+
+class LinkRefused(Exception):
+    """The reset wizard cannot go on: no link opened in this browser, or the link is no longer valid."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def _subscriber() -> Account:
+    """Return the signed-in subscriber (401/403 otherwise)."""
+    require_role(Role.SUBSCRIBER)
+    return current_user
+
+
+def _overview(account: Account, error: str | None = None, status: int = 200, **extra):
+    return render(
+        "certificates/index.html", None, status,
+        account=account, rows=certificates.history(account), allowed=certificates.actions(account),
+        reason_label=certificates.reason_label, error=error, **extra,
+    )
+
+
+@bp.get("")
+@login_required
+def index():
+    """List the subscriber's certificates with the actions their state allows."""
+    return _overview(_subscriber())
+
+
+def _change_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, done: bool = False):
+    return render(
+        "certificates/change.html", "certificates/_change.html", status,
+        account=account, error=error, field=field, done=done, rules=issuance.passphrase_checks(""),
+        allowed=certificates.actions(account),
+    )
+
+
+@bp.route("/ubah-passphrase", methods=["GET", "POST"])
+@login_required
+def change():
+    """F10: change the passphrase with the old one (same key); a wrong old one counts toward the signing lock."""
+    account = _subscriber()
+    if request.method == "GET":
+        return _change_page(account)
+    form = request.form
+    try:
+        certificates.change_passphrase(
+            account, form.get("old", ""), form.get("passphrase", ""), form.get("confirmation", ""),
+            form.get("agreement") == "setuju", actor(),
+        )
+    except signing.SigningRefused as exc:
+        db.session.commit()  # the wrong-passphrase counter (and the lock) must stick
+        return _change_page(account, str(exc), "old", 422 if isinstance(exc, signing.PassphraseWrong) else 409)
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _change_page(account, str(exc), exc.field, 422)
+    db.session.commit()
+    return _change_page(account, done=True)
+
+
+def _reset_request_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
+    return render(
+        "certificates/reset_request.html", "certificates/_reset_request.html", status,
+        account=account, profile=account.profile, error=error, field=field,
+        channel=certificates.reset_channel(account), allowed=certificates.actions(account), **extra,
+    )
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@login_required
+def reset_request():
+    """F9: explain the reset and send the link (WhatsApp when the phone is verified, e-mail otherwise)."""
+    account = _subscriber()
+    if request.method == "GET":
+        return _reset_request_page(account)
+    try:
+        channel = certificates.request_reset(account, actor())
+    except lifecycle.Forbidden as exc:
+        db.session.rollback()
+        return _reset_request_page(account, exc.reason, None, 409)
+    except notifications.NotificationError as exc:
+        db.session.rollback()
+        return _reset_request_page(account, str(exc), None, 422)
+    db.session.commit()
+    return _reset_request_page(account, sent=channel)
+
+
+@bp.post("/telepon/kirim")
+@login_required
+def send_code():
+    """Send a WhatsApp OTP to verify the phone (before a reset link by WhatsApp or a renewal request)."""
+    account = _subscriber()
+    back = _phone_page(request.form.get("next"))
+    try:
+        number = certificates.send_phone_code(account, request.form.get("phone", ""))
+    except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
+        db.session.rollback()
+        return back(account, str(exc), getattr(exc, "field", None) or "phone", 422)
+    db.session.commit()
+    return back(account, code_sent_to=number)
+
+
+@bp.post("/telepon/verifikasi")
+@login_required
+def verify_code():
+    """Check the WhatsApp OTP; the phone counts as verified from now on."""
+    account = _subscriber()
+    back = _phone_page(request.form.get("next"))
+    try:
+        certificates.verify_phone_code(account, request.form.get("code", ""), actor())
+    except otp.OtpError as exc:
+        db.session.commit()  # wrong tries are counted
+        return back(account, str(exc), "code", 422)
+    db.session.commit()
+    return back(account)
+
+
+def _phone_page(name: str | None):
+    """Return the page the phone form sits on (the renewal page, or the reset request page)."""
+    return _renewal_page if name == "renewal" else _reset_request_page
+
+
+def _revoke_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
+    return render(
+        "certificates/revoke.html", "certificates/_revoke.html", status,
+        account=account, allowed=certificates.actions(account), reasons=certificates.REASONS,
+        reason_label=certificates.reason_label, error=error, field=field, **extra,
+    )
+
+
+@bp.route("/cabut", methods=["GET", "POST"])
+@login_required
+def revoke():
+    """F11: choose an RFC 5280 reason, confirm, and the certificate is revoked at once."""
+    account = _subscriber()
+    if request.method == "GET":
+        return _revoke_page(account)
+    reason = request.form.get("reason", "")
+    if reason not in certificates.REASONS:
+        return _revoke_page(account, _("Pilih alasan pencabutan dari daftar."), "reason", 422)
+    if request.form.get("confirm") != "ya":
+        return _revoke_page(account, reason=reason, confirming=True)
+    certificate = certificates.active(account)
+    if certificate is None:
+        newest = certificates.latest(account)
+        return _revoke_page(account, lifecycle.Forbidden("certificate", newest.status if newest else None, "revoke").reason, None, 409)
+    try:
+        certificates.revoke_with_notice(certificate, reason, actor())
+    except lifecycle.Forbidden as exc:
+        db.session.rollback()
+        return _revoke_page(account, exc.reason, None, 409)
+    db.session.commit()
+    return _revoke_page(account, revoked=certificate)
+
+
+def _renewal_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
+    return render(
+        "certificates/renewal.html", "certificates/_renewal.html", status,
+        account=account, profile=account.profile, allowed=certificates.actions(account),
+        reason_label=certificates.reason_label, error=error, field=field, **extra,
+    )
+
+
+@bp.route("/terbitkan-ulang", methods=["GET", "POST"])
+@login_required
+def renewal():
+    """F12: after expiry, revocation or a move, verify the phone and ask the verifier for a new certificate."""
+    account = _subscriber()
+    if request.method == "GET":
+        return _renewal_page(account)
+    try:
+        certificates.request_renewal(account, actor())
+    except lifecycle.Forbidden as exc:
+        db.session.rollback()
+        return _renewal_page(account, exc.reason, None, 409)
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _renewal_page(account, str(exc), exc.field, 422)
+    db.session.commit()
+    return _renewal_page(account)
+
+
+def _link_error(message: str, status: int = 410):
+    return render_template("enrolment/link_error.html", message=message), status
+
+
+@bp.get("/reset/<token>")
+def reset_start(token: str):
+    """Open a reset link (used up only when the new certificate is issued) and bind the wizard to this browser."""
+    try:
+        certificates.open_reset(token)
+    except tokens.TokenError as exc:
+        tokens.record_refusal(token, certificates.PASSPHRASE_RESET, actor())
+        db.session.commit()
+        return _link_error(str(exc))
+    session["reset_token"], session["reset_step"] = token, 1
+    session.pop("reset_selfie_ok", None)
+    return redirect(url_for("certificates.reset_page"))
+
+
+def _reset_link() -> tuple[Account, str]:
+    raw = session.get("reset_token")
+    if not raw:
+        raise LinkRefused(_("Buka tautan reset passphrase dari WhatsApp atau e-mail Anda."), 403)
+    try:
+        account, _certificate = certificates.open_reset(raw)
+    except tokens.TokenError as exc:
+        raise LinkRefused(str(exc), 410) from exc
+    return account, raw
+
+
+def _reset_page(account: Account, step: int, error: str | None = None, field: str | None = None, status: int = 200):
+    session["reset_step"] = step
+    return render(
+        "certificates/reset.html", "certificates/_reset_body.html", status,
+        account=account, profile=account.profile, old=certificates.active(account), step=step, error=error, field=field,
+        rules=issuance.passphrase_checks(""), agreement_version=AGREEMENT_VERSION,
+    )
+
+
+@bp.get("/reset-passphrase")
+def reset_page():
+    """Show the reset step the subscriber has reached."""
+    account, _raw = _reset_link()
+    wanted = request.args.get("langkah", type=int) or session.get("reset_step", 1)
+    reached = RESET_STEPS if session.get("reset_selfie_ok") else 2
+    return _reset_page(account, max(1, min(wanted, reached)))
+
+
+@bp.post("/reset-passphrase/swafoto")
+def reset_selfie():
+    """Step 2: a new selfie must match the registry photo."""
+    account, _raw = _reset_link()
+    try:
+        issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
+    except (EnrolmentError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
+        db.session.commit()  # a face that does not match is audited
+        return _reset_page(account, 2, str(exc), "selfie", 422)
+    session["reset_selfie_ok"] = True
+    return _reset_page(account, 3)
+
+
+@bp.post("/reset-passphrase")
+def reset_submit():
+    """Step 3: new key and certificate under the new passphrase; the old certificate is revoked as superseded."""
+    account, raw = _reset_link()
+    if not session.get("reset_selfie_ok"):
+        return _reset_page(account, 2, _("Lakukan pemeriksaan swafoto terlebih dahulu."), "selfie", 422)
+    form = request.form
+    who = subscriber_actor(account, request.remote_addr)
+    try:
+        certificate = certificates.reset_passphrase(
+            account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju", who,
+        )
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _reset_page(account, 3, str(exc), exc.field, 422)
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        tokens.record_refusal(raw, certificates.PASSPHRASE_RESET, who)
+        db.session.commit()
+        return _link_error(str(exc))
+    except SignerError:
+        db.session.rollback()  # nothing half-done: the old certificate stays ISSUE and the link stays usable
+        return _reset_page(account, 3, _("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi."), None, 409)
+    db.session.commit()
+    for key in ("reset_token", "reset_step", "reset_selfie_ok"):
+        session.pop(key, None)
+    return render("certificates/reset.html", "certificates/_reset_done.html", certificate=certificate, account=account,
+                  step=RESET_STEPS + 1)
+
+
+@bp.errorhandler(LinkRefused)
+def link_refused(error: LinkRefused):
+    """Explain why the reset wizard cannot be shown."""
+    return _link_error(str(error), error.status)

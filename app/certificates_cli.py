@@ -1,0 +1,35 @@
+"""The passes behind ``flask certificates sweep [--loop]``: one committed sweep, or one per interval until a signal."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from .extensions import db
+from .outbox_cli import stop_on_signals
+from .services import certificates
+
+log = logging.getLogger(__name__)
+
+
+def sweep_once() -> certificates.SweepResult:
+    """Run one sweep and commit it; on an error roll back, log it and report nothing done."""
+    try:
+        result = certificates.sweep()
+        db.session.commit()
+    except Exception:  # a failed pass must not end the loop; the next pass retries
+        db.session.rollback()
+        log.exception("certificate sweep: pass failed")
+        return certificates.SweepResult()
+    if result.expired or result.reminded or result.crls:
+        log.info("certificate sweep: expired %d, reminded %d, re-signed %s", result.expired, result.reminded, result.crls)
+    return result
+
+
+def sweep_loop(interval: float, stop: threading.Event | None = None) -> None:
+    """Sweep every ``interval`` seconds until ``stop`` is set (SIGTERM/SIGINT set it)."""
+    stop = stop or threading.Event()
+    with stop_on_signals(stop):
+        while not stop.is_set():
+            sweep_once()
+            stop.wait(interval)
