@@ -366,12 +366,13 @@ def _remind(now: datetime) -> int:
                Certificate.not_after <= now + timedelta(days=days[-1]))
         .order_by(Certificate.id)
     ).scalars().all()
-    sent = set(
-        db.session.execute(
+    sent = {
+        (certificate_id, days_before)
+        for certificate_id, days_before in db.session.execute(
             select(ExpiryReminder.certificate_id, ExpiryReminder.days_before)
             .where(ExpiryReminder.certificate_id.in_([row.id for row in rows]))
-        ).tuples()
-    ) if rows else set()
+        )
+    } if rows else set()
     count = 0
     for row in rows:
         left = row.not_after - now
