@@ -12,10 +12,10 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from .certificates_cli import sweep_loop
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
 from .models import Certificate
-from .certificates_cli import sweep_loop
 from .services import audit, certificates, pki
 from .settings import configure
 
@@ -108,4 +108,4 @@ def init_app(app: Flask) -> None:
 
     for group in (instance_cli, pki_cli, certificates_cli, audit_cli, outbox_cli, demo_cli):
         app.cli.add_command(group)
-    from .registry_cli import registry_cli; app.cli.add_command(registry_cli)  # noqa: E702, I001
+    from .registry_cli import registry_cli; app.cli.add_command(registry_cli)  # noqa: I001

@@ -32,25 +32,26 @@ class LinkRefused(Exception):
         self.status = status
 
 
+@bp.app_context_processor
+def certificate_tools():
+    """Give every template the certificate actions of an account and the revocation reasons (the verifier's page too)."""
+    return {"certificate_actions": certificates.actions, "revocation_reasons": certificates.REASONS,
+            "reason_label": certificates.reason_label}
+
+
 def _subscriber() -> Account:
     """Return the signed-in subscriber (401/403 otherwise)."""
     require_role(Role.SUBSCRIBER)
     return current_user
 
 
-def _overview(account: Account, error: str | None = None, status: int = 200, **extra):
-    return render(
-        "certificates/index.html", None, status,
-        account=account, rows=certificates.history(account), allowed=certificates.actions(account),
-        reason_label=certificates.reason_label, error=error, **extra,
-    )
-
-
 @bp.get("")
 @login_required
 def index():
     """List the subscriber's certificates with the actions their state allows."""
-    return _overview(_subscriber())
+    account = _subscriber()
+    return render("certificates/index.html", account=account, rows=certificates.history(account),
+                  allowed=certificates.actions(account))
 
 
 def _change_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, done: bool = False):
@@ -149,8 +150,7 @@ def _phone_page(name: str | None):
 def _revoke_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
     return render(
         "certificates/revoke.html", "certificates/_revoke.html", status,
-        account=account, allowed=certificates.actions(account), reasons=certificates.REASONS,
-        reason_label=certificates.reason_label, error=error, field=field, **extra,
+        account=account, allowed=certificates.actions(account), error=error, field=field, **extra,
     )
 
 
@@ -183,7 +183,7 @@ def _renewal_page(account: Account, error: str | None = None, field: str | None 
     return render(
         "certificates/renewal.html", "certificates/_renewal.html", status,
         account=account, profile=account.profile, allowed=certificates.actions(account),
-        reason_label=certificates.reason_label, error=error, field=field, **extra,
+        error=error, field=field, **extra,
     )
 
 

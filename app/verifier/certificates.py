@@ -14,13 +14,6 @@ from ..web import actor, render
 from .views import _account, bp
 
 
-@bp.app_context_processor
-def certificate_tools():
-    """Give templates the certificate actions of an account and the reason labels."""
-    return {"certificate_actions": certificates.actions, "revocation_reasons": certificates.REASONS,
-            "reason_label": certificates.reason_label}
-
-
 def _actions(account: Account, error: str | None = None, message: str | None = None, status: int = 200):
     """Return the fragment (HTMX) or go back to the detail page."""
     if not htmx:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..lifecycle import AccountStatus
-from ..models import Account, Agency, AuditEvent, Role, SubscriberProfile
+from ..models import Account, Agency, AuditEvent, RenewalRequest, Role, SubscriberProfile
 from ..services import csv_import, enrolment, registries, verification
 from ..services.enrolment import EnrolmentError
 from ..web import actor, render, require_role
@@ -20,6 +20,7 @@ from ..web import actor, render, require_role
 bp = Blueprint("verifier", __name__, url_prefix="/verifikator")
 PAGE_SIZE = 25
 STAFF = (Role.VERIFIER, Role.CENTRAL_RA, Role.ADMIN)
+RENEWAL = "RENEWAL"  # the queue filter for subscribers waiting for a renewal link (F12)
 
 
 @bp.before_request
@@ -55,7 +56,10 @@ def _agency() -> Agency:
 def queue_query(q: str = "", status: str = "", before: int | None = None):
     """Return the queue's query over every agency (scope it): search, status filter, keyset page, newest first, one extra row."""
     query = select(Account).join(SubscriberProfile).where(Account.role == Role.SUBSCRIBER).options(contains_eager(Account.profile))
-    if status in AccountStatus.__members__:
+    if status == RENEWAL:
+        waiting = select(RenewalRequest.account_id).where(RenewalRequest.handled_at.is_(None))
+        query = query.where(Account.id.in_(waiting))
+    elif status in AccountStatus.__members__:
         query = query.where(Account.status == AccountStatus(status))
     if q.isdigit() and len(q) in (16, 18):  # a whole NIK or NIP: looked up through their indexes, no scan
         identity = select(SubscriberProfile.account_id).where(or_(SubscriberProfile.nik == q, SubscriberProfile.nip == q))

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import urllib.request
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -20,24 +16,12 @@ from tests.certificate_helpers import deliver, give_registry_photo
 from tests.e2e.browser import launch
 from tests.e2e.test_enrolment_journey import take_selfie
 from tests.e2e.test_signing_portal import session_cookie
+from tests.integration.test_pki_http import fetch, openssl
 from tests.pdfs import make_pdf
 from tests.subscribers import create_subscriber
 
 pytestmark = pytest.mark.slow
 NEW_PASSPHRASE = "Ganti#Lupa2027"
-
-
-def openssl(*args: str, cwd: Path) -> str:
-    """Run openssl and return stdout and stderr together; fail the test on a non-zero exit."""
-    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
-
-
-def fetch(url: str) -> bytes:
-    """Return the body of a GET."""
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read()
 
 
 def test_reset_passphrase_with_the_fake_camera(app, live_server, instance_dir, smtp_server, face_photos, fake_camera_clip):
@@ -80,9 +64,8 @@ def test_reset_passphrase_with_the_fake_camera(app, live_server, instance_dir, s
         old = db.session.get(Certificate, person.certificate_id)
         new = certificates.active(account)
         assert old.status == CertificateStatus.REVOKE and old.revocation_reason == "superseded"
-        with pytest.raises(WrongPassphrase):
-            with pki.unlocked(new, person.passphrase):
-                pass
+        with pytest.raises(WrongPassphrase), pki.unlocked(new, person.passphrase):
+            pass
         records = signing.sign_documents(account, NEW_PASSPHRASE, [Upload("nota.pdf", make_pdf())], Placement(), Details(),
                                          SYSTEM, level="B-B")
         db.session.commit()

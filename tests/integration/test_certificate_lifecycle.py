@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from asn1crypto import crl as asn1_crl
 from sqlalchemy import select
 
+from app.certificates_cli import sweep_loop
 from app.extensions import db
 from app.lifecycle import CertificateStatus
 from app.models import Account, AuditEvent, Certificate, Crl, ExpiryReminder, LinkToken, OutboxMessage, RenewalRequest
@@ -329,6 +331,8 @@ def test_renewal_after_a_move_phone_otp_then_a_new_set_passphrase_link(app, inst
     asked = subscriber.post("/sertifikat/terbitkan-ulang", headers=HX)
     assert asked.status_code == 200 and 'id="renewal-sent"' in text(asked)
 
+    queue = text(verifier.get("/verifikator/?status=RENEWAL"))
+    assert f"/verifikator/akun/{person.id}" in queue
     detail = text(verifier.get(f"/verifikator/akun/{person.id}"))
     assert 'id="renewal-request"' in detail and 'id="send-renewal"' in detail
     sent = verifier.post(f"/verifikator/akun/{person.id}/sertifikat/terbitkan-ulang", headers=HX)
@@ -339,6 +343,7 @@ def test_renewal_after_a_move_phone_otp_then_a_new_set_passphrase_link(app, inst
         account = db.session.get(Account, person.id)
         assert certificates.latest(account).status == CertificateStatus.NEW
         assert db.session.execute(select(RenewalRequest).where(RenewalRequest.account_id == person.id)).scalar_one().handled_at
+    assert f"/verifikator/akun/{person.id}" not in text(verifier.get("/verifikator/?status=RENEWAL"))
 
     deliver(app)
     link = smtp_server.wait_for(person.email, subject="Penerbitan").link(r"/terbitkan/")
@@ -410,3 +415,19 @@ def test_sweep_re_signs_a_stale_crl(app, monkeypatch):
         assert set(result.crls) == {"root", "issuing"}
         assert pki.latest_crl("issuing").number == before + 1
         assert db.session.execute(select(Crl).where(Crl.issuer == "issuing", Crl.number == before + 1)).scalar_one()
+
+
+def test_sweep_loop_commits_each_pass_and_stops_when_asked(app, monkeypatch):
+    stop = threading.Event()
+    passes = []
+
+    def counted(now=None):
+        passes.append(now)
+        if len(passes) == 2:
+            stop.set()
+        return certificates.SweepResult()
+
+    monkeypatch.setattr(certificates, "sweep", counted)
+    with app.app_context():
+        sweep_loop(0.05, stop)
+    assert len(passes) == 2
