@@ -29,7 +29,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 
     def handle(signum, frame):
-        log.info("outbox worker: %s received, stopping after this batch", signal.Signals(signum).name)
+        log.info("%s received, stopping after this pass", signal.Signals(signum).name)
         stop.set()
 
     for sig in STOP_SIGNALS:
