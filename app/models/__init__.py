@@ -6,7 +6,9 @@ from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
+from .request_letter import DispositionStep, RequestLetter
 from .signing import AuthenticatorDevice, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
+from .suspension import ReactivationDocument, Suspension
 from .token import LinkToken, OtpCode
 
 __all__ = [
@@ -19,14 +21,18 @@ __all__ = [
     "Certificate",
     "CertificateKind",
     "Crl",
+    "DispositionStep",
     "Employment",
     "LinkToken",
     "OtpCode",
     "OutboxMessage",
     "PopulationRecord",
+    "ReactivationDocument",
+    "RequestLetter",
     "Role",
     "SignedDocument",
     "SubscriberProfile",
+    "Suspension",
     "Workflow",
     "WorkflowSigner",
     "WorkflowStatus",
