@@ -44,7 +44,7 @@ def _page(error: str | None = None, status: int = 200):
     return render("ra/suspensions.html", None, status, q=q, found=found, next_before=next_before, requests=requests,
                   others=others, accounts=accounts, error=error, stage=suspensions.stage,
                   since=lambda moment: working(suspensions.working_since(moment)),
-                  missing=suspensions.missing_documents, suspendable=("VERIFIED", "UPDATE"))
+                  missing=suspensions.missing_documents, labels=suspensions.KIND_LABELS, suspendable=("VERIFIED", "UPDATE"))
 
 
 @bp.get("/penangguhan")

@@ -41,6 +41,11 @@ def max_bytes() -> int:
     return int(current_app.config["EVIDENCE_MAX_BYTES"])
 
 
+def max_megabytes() -> str:
+    """Return the largest file accepted in MB, for messages (``5``, ``0.5``)."""
+    return f"{max_bytes() / (1024 * 1024):g}"
+
+
 def _sniff(data: bytes) -> str | None:
     """Return the content type the first bytes announce, or None."""
     if data.startswith(b"%PDF-"):
@@ -78,7 +83,7 @@ def check(filename: str, data: bytes, allowed: tuple[str, ...] = (PDF, JPEG, PNG
         raise EvidenceRefused(gettext("Pilih berkas %(kinds)s terlebih dahulu.", kinds=kinds))
     if len(data) > max_bytes():
         raise EvidenceRefused(gettext("Berkas %(name)s terlalu besar (maksimal %(mb)s MB).", name=filename,
-                                      mb=f"{max_bytes() / (1024 * 1024):g}"))
+                                      mb=max_megabytes()))
     content_type = _sniff(data)
     if content_type not in allowed:
         raise EvidenceRefused(gettext("Berkas %(name)s bukan %(kinds)s. Unggah hasil pindai atau foto dalam format %(kinds)s.",
@@ -104,7 +109,7 @@ def store(area: str, owner: int, checked: Checked, data: bytes) -> str:
 
 def path_of(area: str, owner: int, name: str) -> Path | None:
     """Return the stored file's path, or None when the name is not one :func:`store` made or the file is gone."""
-    stem, dot, extension = (name or "").partition(".")
+    stem, _dot, extension = (name or "").partition(".")
     if len(stem) != 32 or not all(c in "0123456789abcdef" for c in stem) or "." + extension not in EXTENSIONS.values():
         return None
     path = folder(area, owner) / name

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
@@ -239,7 +238,6 @@ def reactivate(suspension: Suspension, actor: Actor) -> Account:
     lifecycle.apply(account, "account", "reactivate", actor, details={"suspension": suspension.id})
     removed = authenticators.reset(account)
     account.must_change_password = True
-    account.session_version = (account.session_version or 1) + 1
     suspension.reactivated_at, suspension.decided_by = utcnow(), actor.name
     db.session.flush()
     record(actor, "auth.authenticators_reset", "account", account.id, details={"devices_removed": removed})
@@ -272,8 +270,3 @@ def finish_reset(raw: str, account: Account, actor: Actor) -> None:
 def evidence_path(document: ReactivationDocument):
     """Return where a reactivation document is stored, or None when the file is gone."""
     return evidence.path_of(EVIDENCE_AREA, document.suspension.account_id, document.stored_name)
-
-
-def config_max_mb() -> str:
-    """Return the per-file limit in MB, for the pages."""
-    return f"{int(current_app.config['EVIDENCE_MAX_BYTES']) / (1024 * 1024):g}"

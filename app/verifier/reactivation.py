@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from ..extensions import db
 from ..models import Account, ReactivationDocument
 from ..models.suspension import EVIDENCE_KINDS
-from ..services import suspensions
+from ..services import evidence, suspensions
 from ..web import actor
 from .views import _account, _detail, bp
 
@@ -23,7 +23,7 @@ def reactivation_of(account: Account) -> dict | None:
         return None
     documents = {document.kind: document for document in row.documents}
     return {"suspension": row, "kinds": [(kind, suspensions.KIND_LABELS[kind], documents.get(kind)) for kind in EVIDENCE_KINDS],
-            "missing": suspensions.missing_documents(row), "max_mb": suspensions.config_max_mb()}
+            "missing": suspensions.missing_documents(row), "max_mb": evidence.max_megabytes()}
 
 
 @bp.post("/akun/<int:account_id>/aktivasi-ulang/berkas")
