@@ -17,7 +17,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..extensions import db, login_manager
 from ..lifecycle import AccountStatus
 from ..models import Account, AuthenticatorDevice, Role
-from ..services import authenticators, tokens
+from ..services import authenticators, suspensions, tokens
 from ..services import login as signin
 from ..services.audit import record
 from ..web import actor
@@ -36,6 +36,12 @@ OPEN_WHILE_CHANGING = {"auth.change_password", "auth.logout", "static"}
 def failure_message() -> str:
     """Return the one message for every failed sign-in."""
     return _("Nama pengguna, kata sandi, atau kode autentikator salah.")
+
+
+def suspended_message() -> str:
+    """Tell the owner of a suspended account (who typed the right password) why and whom to contact."""
+    return _("Akun Anda ditangguhkan (SUSPENDED) karena terindikasi disusupi. Hubungi verifikator instansi Anda "
+             "untuk aktivasi ulang.")
 
 
 @login_manager.user_loader
@@ -148,18 +154,19 @@ def login():
         return redirect(home_for(current_user))
     error = None
     if request.method == "POST":
-        found, account = signin.check_first_factor(request.form.get("username", ""), request.form.get("password", ""))
+        found, account, suspended = signin.check_password_step(request.form.get("username", ""),
+                                                               request.form.get("password", ""))
         if account is not None:
             session.pop(SETUP_KEY, None)
             session[PENDING_KEY] = {"account": account.id, "version": account.session_version, "since": time.time(), "tries": 0}
             if authenticators.has_device(account):
                 return redirect(url_for("auth.login_code"))
             return redirect(url_for("auth.login_setup"))
-        suspended = found is not None and found.status == AccountStatus.SUSPENDED
         record(actor(agency_id=found.agency_id if found else None), "auth.login_failed", "account",
-               found.id if found else None, reason="suspended" if suspended else None)
+               found.id if found else None,
+               reason="suspended" if found is not None and found.status == AccountStatus.SUSPENDED else None)
         db.session.commit()
-        error = failure_message()
+        error = suspended_message() if suspended else failure_message()
     return render_template("auth/login.html", error=error), 401 if error else 200
 
 
@@ -228,6 +235,10 @@ def login_setup():
         return _start_again()
     if authenticators.has_device(account):
         return redirect(url_for("auth.login_code"))
+    if suspensions.awaiting_authenticator_reset(account):  # after a compromise only the e-mailed link may set one up
+        session.pop(PENDING_KEY, None)
+        return render_template("auth/login.html", error=_(
+            "Pasang aplikasi autentikator baru melalui tautan reset autentikator yang dikirim ke e-mail Anda.")), 403
     heading = _("Pasang aplikasi autentikator")
     if request.method == "POST":
         error = _confirm_setup(account)

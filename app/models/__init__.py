@@ -7,7 +7,9 @@ from .certificate import Certificate, CertificateKind, Crl
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
 from .renewal import ExpiryReminder, RenewalRequest
+from .request_letter import DispositionStep, RequestLetter
 from .signing import AuthenticatorDevice, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
+from .suspension import ReactivationDocument, Suspension
 from .token import LinkToken, OtpCode
 
 __all__ = [
@@ -20,16 +22,20 @@ __all__ = [
     "Certificate",
     "CertificateKind",
     "Crl",
+    "DispositionStep",
     "Employment",
     "ExpiryReminder",
     "LinkToken",
     "OtpCode",
     "OutboxMessage",
     "PopulationRecord",
+    "ReactivationDocument",
     "RenewalRequest",
+    "RequestLetter",
     "Role",
     "SignedDocument",
     "SubscriberProfile",
+    "Suspension",
     "Workflow",
     "WorkflowSigner",
     "WorkflowStatus",

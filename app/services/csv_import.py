@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import Agency
 from .audit import Actor
 from .enrolment import EnrolmentError, register, validate_registration
+from .request_letters import LetterError, required_letter
 
 COLUMNS = ("name", "nik", "nip", "email", "phone")
 CHUNK = 100
@@ -34,6 +35,7 @@ class ImportJob:
     done: int = 0
     registered: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    letter: str = ""  # F16: the request letter every row cites, when the agency requires one
 
     @property
     def finished(self) -> bool:
@@ -61,8 +63,12 @@ def _rows(job_id: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def start(agency_id: int, data: bytes, owner_id: int) -> ImportJob:
-    """Check the file's header and size and store it; rows are registered by :func:`step`."""
+def start(agency_id: int, data: bytes, owner_id: int, letter: str = "") -> ImportJob:
+    """Check the file's header and size (and the request letter, when required) and store it; rows are registered by :func:`step`."""
+    try:
+        required_letter(db.session.get(Agency, agency_id), letter)
+    except LetterError as exc:
+        raise EnrolmentError(str(exc), exc.field) from exc
     if not data:
         raise EnrolmentError(gettext("Pilih berkas CSV terlebih dahulu."), "file")
     if len(data) > MAX_BYTES:
@@ -83,7 +89,8 @@ def start(agency_id: int, data: bytes, owner_id: int) -> ImportJob:
             ),
             "file",
         )
-    job = ImportJob(id=secrets.token_urlsafe(12), agency_id=agency_id, owner_id=owner_id, total=sum(1 for _ in reader))
+    job = ImportJob(id=secrets.token_urlsafe(12), agency_id=agency_id, owner_id=owner_id, total=sum(1 for _ in reader),
+                    letter=str(letter or ""))
     normalised = io.StringIO()
     writer = csv.DictWriter(normalised, fieldnames=[*COLUMNS, LINE, TOO_MANY])
     writer.writeheader()
@@ -120,7 +127,7 @@ def step(job_id: str, agency: Agency, owner_id: int, actor: Actor) -> ImportJob 
             continue
         savepoint = db.session.begin_nested()
         try:
-            register(agency, validate_registration(row, agency), actor)
+            register(agency, validate_registration({**row, "letter": job.letter}, agency), actor)
             savepoint.commit()
             job.registered += 1
         except EnrolmentError as exc:

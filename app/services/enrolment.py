@@ -17,7 +17,7 @@ from ..lifecycle import AccountStatus
 from ..models import Account, Agency, Employment, Role, SubscriberProfile
 from ..models.types import utcnow
 from ..urls import public_url
-from . import faces, identity, notifications, otp, registries, tokens
+from . import faces, identity, notifications, otp, registries, request_letters, tokens
 from .audit import Actor, record
 
 ACTIVATION = "activation"
@@ -43,6 +43,7 @@ class Registration:
     nip: str
     email: str
     phone: str
+    letter_id: int | None = None  # F16: the completed request letter, when the agency requires one
 
 
 def _clean_email(raw: str, field: str = "email") -> str:
@@ -91,7 +92,11 @@ def validate_registration(raw: dict, agency: Agency) -> Registration:
     email = _clean_email(raw.get("email", ""))
     _check_domain(email, agency)
     phone = _invalid("phone")(identity.normalise_phone, raw.get("phone", ""))
-    return Registration(name=name, nik=nik, nip=nip, email=email, phone=phone)
+    try:
+        letter = request_letters.required_letter(agency, raw.get("letter"))
+    except request_letters.LetterError as exc:
+        raise EnrolmentError(str(exc), exc.field) from exc
+    return Registration(name=name, nik=nik, nip=nip, email=email, phone=phone, letter_id=letter.id if letter else None)
 
 
 def _send_activation(account: Account) -> None:
@@ -114,7 +119,8 @@ def register(agency: Agency, registration: Registration, actor: Actor) -> Accoun
     account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=registration.email, name=registration.name)
     account.agency = agency
     db.session.add(account)
-    lifecycle.apply(account, "account", "register", actor, details={"by": actor.name})
+    lifecycle.apply(account, "account", "register", actor,
+                    details={"by": actor.name, **({"letter": registration.letter_id} if registration.letter_id else {})})
     db.session.add(
         SubscriberProfile(
             account_id=account.id,

@@ -53,9 +53,20 @@ def can_sign_in(account: Account | None) -> bool:
 
 def check_first_factor(login_name: str, password: str) -> tuple[Account | None, Account | None]:
     """Check username/e-mail and password at the same cost either way; return (account found, account signed in)."""
+    found, account, _suspended = check_password_step(login_name, password)
+    return found, account
+
+
+def check_password_step(login_name: str, password: str) -> tuple[Account | None, Account | None, bool]:
+    """Return (account found, account signed in, whether the right password belongs to a SUSPENDED account).
+
+    Only someone who typed the right password learns that the account is suspended (the password step
+    already tells them the password is right); everyone else gets the uniform failure.
+    """
     account = find_account(login_name)
     matches = check_password(account.password_hash if account else None, password or "")
-    return account, (account if matches and can_sign_in(account) else None)
+    suspended = matches and account is not None and account.status == AccountStatus.SUSPENDED
+    return account, (account if matches and can_sign_in(account) else None), suspended
 
 
 def validate_new_password(account: Account, password: str, confirmation: str) -> None:

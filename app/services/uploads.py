@@ -30,6 +30,7 @@ THUMBNAIL_WIDTH = 360  # pixels: sharp enough on a 390-px phone, small enough fo
 STAMP_WIDTH, STAMP_HEIGHT = 240.0, 90.0  # points
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _PDFIUM = threading.Lock()
+PDFIUM_LOCK = _PDFIUM  # shared with the other modules that open PDFs with PDFium
 
 
 @dataclass(frozen=True)

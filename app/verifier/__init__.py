@@ -1,6 +1,6 @@
-"""The agency verifier's pages: registration, CSV import, the queue, decisions, certificate actions."""
+"""The agency verifier's pages: registration, CSV import, the queue, decisions, certificate actions, reactivation, request letters."""
 
-from . import certificates  # noqa: F401  (adds the certificate actions to bp)
+from . import certificates, letters, reactivation  # noqa: F401  (they add their pages to bp)
 from .views import bp
 
 __all__ = ["bp"]

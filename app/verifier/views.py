@@ -113,7 +113,7 @@ def import_csv():
     if request.method == "POST":
         upload = request.files.get("file")
         try:
-            job = csv_import.start(agency.id, upload.read() if upload else b"", current_user.id)
+            job = csv_import.start(agency.id, upload.read() if upload else b"", current_user.id, request.form.get("letter", ""))
         except EnrolmentError as exc:
             return render("verifier/import.html", None, 422, agency=agency, error=str(exc), job=None)
         return render("verifier/import.html", "verifier/_import_progress.html", agency=agency, error=None, job=job)

@@ -446,8 +446,10 @@ def test_suspended_account_cannot_sign_in(app, make_account):
     stopped = post(halfway, "/login/kode", code=totp_code(person["secret"]))
     assert stopped.status_code == 302 and stopped.headers["Location"].endswith("/login") and not signed_in(halfway)
     refused = sign_in(browser_like_client(app), person["username"], person["password"])
-    assert refused.status_code == 401 and alert(refused) == FAILURE
-    assert events(app, person["id"], "auth.login_failed")[-1].reason == "suspended"
+    assert refused.status_code == 401 and "ditangguhkan" in alert(refused)  # only the right password learns why
+    wrong = sign_in(browser_like_client(app), person["username"], "salah-" + person["password"])
+    assert wrong.status_code == 401 and alert(wrong) == FAILURE
+    assert [e.reason for e in events(app, person["id"], "auth.login_failed")][-2:] == ["suspended", "suspended"]
 
 
 def test_demo_style_code_spent_outside_the_helper(app, make_account):

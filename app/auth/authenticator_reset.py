@@ -1,0 +1,59 @@
+"""The reset-authenticator link (F15): after the RA reactivates a compromised account, its owner sets up a new authenticator."""
+
+from __future__ import annotations
+
+from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import logout_user
+
+from ..extensions import db
+from ..services import suspensions, tokens
+from ..web import actor
+from .views import PENDING_KEY, SETUP_KEY, _confirm_setup, _setup_page, bp
+
+
+def _refused(raw: str, exc: tokens.TokenError):
+    """Explain a link that cannot be used, and record a refused link we issued."""
+    db.session.rollback()
+    tokens.record_refusal(raw, suspensions.AUTHENTICATOR_RESET, actor("authenticator-reset"))
+    db.session.commit()
+    if isinstance(exc, tokens.TokenExpired):
+        message = _("Tautan sudah kedaluwarsa. Minta RA atau verifikator instansi Anda mengirim tautan baru.")
+    else:
+        message = _("Tautan tidak valid atau sudah digunakan. Hubungi verifikator instansi Anda.")
+    return render_template("enrolment/link_error.html", message=message), 410
+
+
+def _private(response):
+    """Keep the page (it shows a TOTP secret) out of caches and its URL out of the Referer header."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/akun/reset-autentikator/<token>", methods=["GET", "POST"])
+def reset_authenticator(token: str):
+    """Set up a new authenticator from the e-mailed link (single use); then sign in as usual."""
+    try:
+        account = suspensions.reset_account(token)
+    except tokens.TokenError as exc:
+        return _refused(token, exc)
+    logout_user()  # whoever was signed in in this browser, the link acts for its owner only
+    session.pop(PENDING_KEY, None)
+    action = url_for("auth.reset_authenticator", token=token)
+    heading = _("Pasang aplikasi autentikator baru")
+    if request.method == "POST":
+        error = _confirm_setup(account)
+        if error is not None:
+            page, status = _setup_page(account, action, heading, False, error, status=422)
+            return _private(make_response(page, status))
+        try:
+            suspensions.finish_reset(token, account, actor("authenticator-reset", account.agency_id))
+        except tokens.TokenError as exc:
+            return _refused(token, exc)
+        db.session.commit()
+        session.pop(SETUP_KEY, None)
+        flash(_("Autentikator baru terpasang. Masuk dengan kata sandi portal dan kode dari aplikasi baru."), "success")
+        return redirect(url_for("auth.login"))
+    page, status = _setup_page(account, action, heading, False)
+    return _private(make_response(page, status))
