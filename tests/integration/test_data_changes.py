@@ -10,6 +10,7 @@ import pypdfium2
 import pytest
 from sqlalchemy import func, select
 
+from app import lifecycle
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, ChangeState, DataChange, Role
@@ -309,3 +310,40 @@ def test_self_service_only_without_an_active_certificate(app, smtp_server):
     assert client.post(link).status_code == 200
     with app.app_context():
         assert db.session.get(Account, person.id).profile.position == "Analis Kebijakan"
+
+
+def test_ra_cannot_migrate_a_suspended_subscriber(app, setup):
+    person, verifier = setup
+    change_id, target_id, *_rest = migrate_to_signature(app, person, verifier)
+    with app.app_context():
+        lifecycle.apply(db.session.get(Account, person.id), "account", "suspend", Actor("test"))
+        db.session.commit()
+    ra = signed_in_client(app, staff(app, Role.CENTRAL_RA, None))
+    refused = ra.post(f"/ra/perubahan-data/{change_id}/setujui")
+    assert refused.status_code == 409 and "berstatus SUSPENDED" in refused.get_data(as_text=True)
+    status, certs, email, agency_id = state(app, person.id)
+    assert (status, email, agency_id) == (AccountStatus.SUSPENDED, person.email, person.agency_id)
+    assert certs == [(CertificateStatus.ISSUE, None)]
+    with app.app_context():
+        assert db.session.get(DataChange, change_id).state == ChangeState.WAITING_RA
+
+
+def test_link_goes_by_whatsapp_too_and_a_resend_kills_the_old_one(app, setup, smtp_server, whatsapp_gateway):
+    person, verifier = setup
+    phone = f"+62815{secrets.randbelow(10**8):08d}"
+    with app.app_context():
+        profile = db.session.get(Account, person.id).profile
+        profile.phone, profile.phone_verified_at = phone, datetime.now(timezone.utc)
+        db.session.commit()
+    assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"province": "Jawa Timur"}).status_code == 303
+    old = confirmation_link(app, smtp_server, person.email)
+    assert "/perubahan-data/" in whatsapp_gateway.wait_for(phone)["message"]
+    with app.app_context():
+        change_id = data_changes.open_request(db.session.get(Account, person.id)).id
+    assert verifier.post(f"/verifikator/perubahan-data/{change_id}/kirim-ulang").status_code == 303
+    new = confirmation_link(app, smtp_server, person.email, count=2)
+    subscriber = signed_in_client(app, person.user_id)
+    assert subscriber.get(old).status_code == 410
+    assert subscriber.post(new).status_code == 200
+    with app.app_context():
+        assert db.session.get(Account, person.id).profile.province == "Jawa Timur"
