@@ -122,7 +122,7 @@ def render(data: FormData) -> bytes:
     pdf.cell(240, 14, "Hormat saya,", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_xy(x, SIGNATURE_TOP + 94)
     pdf.set_font("body", "B", 10)
-    pdf.multi_cell(240, 14, data.head_name or "(Kepala instansi)", **{"new_x": XPos.LEFT, "new_y": YPos.NEXT})
+    pdf.multi_cell(240, 14, data.head_name or "(Kepala instansi)", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_xy(MARGIN, PAGE_HEIGHT - 70)
     pdf.set_font("body", "", 9)
     pdf.multi_cell(width, 12, "Proses migrasi akun paling cepat 2x24 jam pada waktu jam kerja.", **line)

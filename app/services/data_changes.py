@@ -63,7 +63,7 @@ class ChangeError(EnrolmentError):
     """A change that cannot be made; the message says what to fix (``field`` names the form field)."""
 
 
-def _refused(change: DataChange, action: str) -> ChangeError:
+def _refused(change: DataChange) -> ChangeError:
     return ChangeError(gettext("Langkah ini tidak diizinkan: permintaan perubahan data berstatus %(state)s.",
                                state=change.state))
 
@@ -74,7 +74,7 @@ def _move(change: DataChange, action: str, actor: Actor, reason: str | None = No
     try:
         change.state = MOVES[(current, action)]
     except KeyError:
-        raise _refused(change, action) from None
+        raise _refused(change) from None
     if action in CLOSING:
         change.closed_at = utcnow()
     db.session.flush()
@@ -201,12 +201,9 @@ def start_update(account: Account, form: Mapping[str, str], revoke: bool, actor:
     if not after:
         raise ChangeError(gettext("Tidak ada data yang berubah. Ubah minimal satu isian."))
     certificate = active_certificate(account)
-    if certificate is not None and needs_revocation(after):
-        if requested_by.role == Role.SUBSCRIBER:
-            raise ChangeError(gettext("Sertifikat Anda masih aktif: perubahan data diajukan melalui verifikator instansi."))
-        if not revoke:
-            raise ChangeError(gettext("Perubahan nama atau e-mail memerlukan pencabutan sertifikat aktif terlebih dahulu. "
-                                      "Centang pencabutan sertifikat untuk melanjutkan."), "revoke")
+    if certificate is not None and needs_revocation(after) and not revoke:
+        raise ChangeError(gettext("Perubahan nama atau e-mail memerlukan pencabutan sertifikat aktif terlebih dahulu. "
+                                  "Centang pencabutan sertifikat untuk melanjutkan."), "revoke")
     change = DataChange(account_id=account.id, agency_id=account.agency_id, kind=ChangeKind.UPDATE, before=before,
                         after=after, requested_by_id=requested_by.id, requested_by=actor.name, requested_at=utcnow())
     db.session.add(change)
@@ -238,7 +235,7 @@ def send_confirmation(change: DataChange) -> None:
 def resend(change: DataChange, actor: Actor) -> None:
     """Send a new confirmation link for a request waiting for the subscriber; the previous link stops working."""
     if change.state != ChangeState.PENDING_SUBSCRIBER:
-        raise _refused(change, "resend")
+        raise _refused(change)
     send_confirmation(change)
     record(actor, "data_change.link_sent", "data_change", change.id)
 
@@ -376,7 +373,7 @@ def sign_form(change: DataChange, head: Account, passphrase: str, actor: Actor) 
     if change.kind != ChangeKind.MIGRATION or head.agency_id != change.agency_id or head.role != Role.AGENCY_HEAD:
         raise ChangeError(gettext("Formulir ini bukan untuk instansi Anda."))
     if (change.state, "sign") not in MOVES:
-        raise _refused(change, "sign")
+        raise _refused(change)
     document = store_form(change, head)
     upload = signing.Upload(f"formulir-perubahan-data-{change.id}.pdf", document,
                             signing.Placement(page=0, box=change_form.SIGNATURE_BOX))
@@ -394,7 +391,7 @@ def approve(change: DataChange, actor: Actor, decided_by: Account) -> None:
     :raises lifecycle.Forbidden: the account cannot be migrated now; nothing changes.
     """
     if (change.state, "approve") not in MOVES or change.kind != ChangeKind.MIGRATION:
-        raise _refused(change, "approve")
+        raise _refused(change)
     account = change.account
     lifecycle.apply(account, "account", "migrate", actor, details={"data_change": change.id})
     certificate = active_certificate(account)
@@ -449,7 +446,7 @@ def clock(change: DataChange, now: datetime | None = None) -> Clock | None:
         return None
     calendar = sla.calendar()
     work = sla.migration_work()
-    if change.decided_at is not None or not change.is_open or change.state != ChangeState.WAITING_RA:
+    if change.state != ChangeState.WAITING_RA:
         end = change.decided_at or change.closed_at or now or utcnow()
         left = calendar.remaining(change.signed_at, work, end)
         if left < timedelta(0):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pypdfium2
 import pytest
@@ -148,7 +148,7 @@ def test_expired_link_is_refused_and_changes_nothing(app, setup):
     person, verifier = setup
     assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"unit": "Bagian Hukum"}).status_code == 303
     with app.app_context():
-        raw = tokens.issue(person.id, data_changes.PURPOSE, timedelta(hours=1), now=datetime.now(timezone.utc) - timedelta(hours=2))
+        raw = tokens.issue(person.id, data_changes.PURPOSE, timedelta(hours=1), now=datetime.now(UTC) - timedelta(hours=2))
         db.session.commit()
     response = signed_in_client(app, person.user_id).post(f"/perubahan-data/{raw}")
     assert response.status_code == 410 and "kedaluwarsa" in response.get_data(as_text=True)
@@ -166,7 +166,7 @@ def test_forbidden_steps_are_refused_with_a_reason(app, setup):
     with app.app_context():  # migrating a subscriber in UPDATE is not in the table
         account = db.session.get(Account, person.id)
         change = data_changes.open_request(account)
-        change.state, change.closed_at = ChangeState.CANCELLED, datetime.now(timezone.utc)
+        change.state, change.closed_at = ChangeState.CANCELLED, datetime.now(UTC)
         db.session.commit()
     response = verifier.post(f"/verifikator/akun/{person.id}/migrasi",
                              data={"agency": target_id, "email": f"siti@{domain}", "position": "Analis", "unit": "Balai",
@@ -283,7 +283,7 @@ def test_sla_clock_skips_the_weekend_and_a_holiday(app, setup, monkeypatch, now,
     change_id, *_rest = migrate_to_signature(app, person, verifier)
     with app.app_context():
         change = db.session.get(DataChange, change_id)
-        change.signed_at = datetime(2026, 3, 20, 14, 0, tzinfo=WIB).astimezone(timezone.utc)  # a Friday
+        change.signed_at = datetime(2026, 3, 20, 14, 0, tzinfo=WIB).astimezone(UTC)  # a Friday
         db.session.commit()
     monkeypatch.setitem(app.config, "PUBLIC_HOLIDAYS", ["2026-03-23"])  # the Monday
     monkeypatch.setattr(tickets, "_now", lambda: now)
@@ -314,7 +314,7 @@ def test_self_service_only_without_an_active_certificate(app, smtp_server):
 
 def test_ra_cannot_migrate_a_suspended_subscriber(app, setup):
     person, verifier = setup
-    change_id, target_id, *_rest = migrate_to_signature(app, person, verifier)
+    change_id, *_rest = migrate_to_signature(app, person, verifier)
     with app.app_context():
         lifecycle.apply(db.session.get(Account, person.id), "account", "suspend", Actor("test"))
         db.session.commit()
@@ -333,7 +333,7 @@ def test_link_goes_by_whatsapp_too_and_a_resend_kills_the_old_one(app, setup, sm
     phone = f"+62815{secrets.randbelow(10**8):08d}"
     with app.app_context():
         profile = db.session.get(Account, person.id).profile
-        profile.phone, profile.phone_verified_at = phone, datetime.now(timezone.utc)
+        profile.phone, profile.phone_verified_at = phone, datetime.now(UTC)
         db.session.commit()
     assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"province": "Jawa Timur"}).status_code == 303
     old = confirmation_link(app, smtp_server, person.email)
