@@ -44,19 +44,22 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     errors.init_app(app)
 
+    from .agency_head import bp as agency_head_bp
     from .auth import bp as auth_bp
     from .certificates import bp as certificates_bp
     from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
     from .outbox import bp as outbox_bp
     from .pki import bp as pki_bp
+    from .profile import bp as profile_bp
     from .ra import bp as ra_bp
     from .signing import bp as signing_bp
     from .verifier import bp as verifier_bp
     from .verify import bp as verify_bp
     from .workflows import bp as workflows_bp
 
-    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, ra_bp, outbox_bp):
+    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, ra_bp, outbox_bp,
+                      profile_bp, agency_head_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(certificates_bp)
     return app

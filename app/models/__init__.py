@@ -4,6 +4,7 @@ from .account import Account, Employment, Role, SubscriberProfile
 from .agency import Agency
 from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
+from .data_change import ChangeKind, ChangeState, DataChange
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
 from .renewal import ExpiryReminder, RenewalRequest
@@ -21,7 +22,10 @@ __all__ = [
     "AuthenticatorDevice",
     "Certificate",
     "CertificateKind",
+    "ChangeKind",
+    "ChangeState",
     "Crl",
+    "DataChange",
     "DispositionStep",
     "Employment",
     "ExpiryReminder",

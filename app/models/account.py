@@ -87,6 +87,7 @@ class SubscriberProfile(db.Model):
     unit: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[str] = mapped_column(String(200), default="")
     province: Mapped[str] = mapped_column(String(100), default="")
+    city: Mapped[str] = mapped_column(String(100), default="", server_default="")
     population_match: Mapped[bool | None] = mapped_column(Boolean)
     asn_match: Mapped[bool | None] = mapped_column(Boolean)
     selfie_path: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,85 @@
+"""Subscriber pages for data changes (F13): ``/profil`` and the "Verifikasi Perubahan Data" link."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..lifecycle import Forbidden
+from ..models import Role
+from ..services import data_changes, tokens
+from ..services.enrolment import EnrolmentError
+from ..web import actor, render, require_role
+
+bp = Blueprint("profile", __name__)
+SELF_FIELDS = ("name", "email", "position", "unit", "city", "province")
+
+
+def _profile_page(error: str | None = None, field: str | None = None, status: int = 200):
+    account = current_user._get_current_object()
+    values = data_changes.current_values(account)
+    form = {**values, **request.form.to_dict()} if request.method == "POST" else values
+    return render("profile/profile.html", None, status, account=account, values=values, form=form, error=error,
+                  field=field, fields=SELF_FIELDS, labels=data_changes.LABELS,
+                  editable=data_changes.may_edit_own_profile(account), open_change=data_changes.open_request(account),
+                  certificate=data_changes.active_certificate(account))
+
+
+@bp.route("/profil", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Show the subscriber's data; they may change it themselves only while no certificate is active."""
+    require_role(Role.SUBSCRIBER)
+    account = current_user._get_current_object()
+    if request.method == "GET":
+        return _profile_page()
+    if not data_changes.may_edit_own_profile(account):
+        return _profile_page(_("Data tidak dapat diubah sendiri sekarang; lihat penjelasan di atas."), None, 409)
+    try:
+        data_changes.start_update(account, {k: v for k, v in request.form.items() if k in SELF_FIELDS}, False, actor(),
+                                  account)
+    except EnrolmentError as exc:
+        db.session.rollback()
+        return _profile_page(str(exc), exc.field, 422)
+    db.session.commit()
+    flash(_("Perubahan disimpan. Buka tautan Verifikasi Perubahan Data yang kami kirim untuk mengonfirmasinya."), "success")
+    return redirect(url_for("profile.profile"), 303)
+
+
+def _link_error(message: str):
+    return render_template("enrolment/link_error.html", message=message), 410
+
+
+@bp.get("/perubahan-data/<token>")
+def confirm(token: str):
+    """Show the profile before and after the change, with the "Verifikasi Perubahan Data" button."""
+    try:
+        change = data_changes.open_link(token)
+    except tokens.TokenError as exc:
+        data_changes.refuse_link(token, request.remote_addr)
+        db.session.commit()
+        return _link_error(str(exc))
+    return render("profile/confirm.html", None, change=change, account=change.account, token=token, error=None,
+                  values=data_changes.current_values(change.account), labels=data_changes.LABELS)
+
+
+@bp.post("/perubahan-data/<token>")
+def confirm_submit(token: str):
+    """Apply the change, put the account back to VERIFIED and use the link up, in one commit."""
+    try:
+        change = data_changes.confirm(token, request.remote_addr)
+    except tokens.TokenError as exc:
+        db.session.rollback()
+        data_changes.refuse_link(token, request.remote_addr)
+        db.session.commit()
+        return _link_error(str(exc))
+    except (Forbidden, EnrolmentError) as exc:
+        db.session.rollback()
+        change = data_changes.open_link(token)
+        message = exc.reason if isinstance(exc, Forbidden) else str(exc)
+        return render("profile/confirm.html", None, 409, change=change, account=change.account, token=token,
+                      error=message, values=data_changes.current_values(change.account), labels=data_changes.LABELS)
+    db.session.commit()
+    return render("profile/confirmed.html", None, change=change, account=change.account)
