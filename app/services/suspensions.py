@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from .. import lifecycle
 from ..extensions import db
-from ..models import Account, ReactivationDocument, Role, Suspension
+from ..models import Account, ChangeState, ReactivationDocument, Role, Suspension
 from ..models.suspension import EVIDENCE_KINDS
 from ..models.types import utcnow
 from ..urls import public_url
-from . import authenticators, evidence, notifications, sla, tokens
+from . import authenticators, data_changes, evidence, notifications, sla, tokens
 from .audit import Actor, record
 
 AUTHENTICATOR_RESET = "authenticator-reset"
@@ -225,7 +225,7 @@ def send_reset_link(account: Account, actor: Actor) -> None:
 
 
 def reactivate(suspension: Suspension, actor: Actor) -> Account:
-    """Approve a legalised request: ``VERIFIED``, authenticators removed, password to be changed, reset link sent.
+    """Approve a legalised request: ``VERIFIED`` (``UPDATE`` again while a data change awaits confirmation), authenticators removed, password to be changed, reset link sent.
 
     :raises SuspensionError: the documents are not legalised yet, or it was already decided.
     :raises lifecycle.Forbidden: the account is not ``SUSPENDED``.
@@ -236,6 +236,10 @@ def reactivate(suspension: Suspension, actor: Actor) -> Account:
         raise SuspensionError(gettext("Dokumen belum dilegalisasi verifikator; aktivasi ulang belum dapat disetujui."))
     account = db.session.get(Account, suspension.account_id)
     lifecycle.apply(account, "account", "reactivate", actor, details={"suspension": suspension.id})
+    pending = data_changes.open_request(account)
+    if pending is not None and pending.state == ChangeState.PENDING_SUBSCRIBER:  # suspended while in UPDATE
+        lifecycle.apply(account, "account", "request_update", actor, reason="pending_data_change",
+                        details={"data_change": pending.id})
     removed = authenticators.reset(account)
     account.must_change_password = True
     suspension.reactivated_at, suspension.decided_by = utcnow(), actor.name

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, ChangeState, DataChange, Role
 from app.ra import tickets
-from app.services import data_changes, pki, tokens
+from app.services import data_changes, pki, suspensions, tokens
 from app.services.audit import Actor
 from app.services.passwords import hash_password
 from signer.validate import validate_pdf
@@ -347,3 +347,18 @@ def test_link_goes_by_whatsapp_too_and_a_resend_kills_the_old_one(app, setup, sm
     assert subscriber.post(new).status_code == 200
     with app.app_context():
         assert db.session.get(Account, person.id).profile.province == "Jawa Timur"
+
+
+def test_a_pending_change_survives_suspension_and_reactivation(app, setup, smtp_server):
+    person, verifier = setup
+    assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"position": "Analis Kebijakan"}).status_code == 303
+    with app.app_context():
+        account = db.session.get(Account, person.id)
+        suspension = suspensions.suspend(account, "Akun diambil alih", Actor("ra-test"))
+        suspension.legalised_at = suspension.suspended_at
+        suspensions.reactivate(suspension, Actor("ra-test"))
+        db.session.commit()
+    assert state(app, person.id)[0] == AccountStatus.UPDATE  # back to waiting for the subscriber, not VERIFIED
+    subscriber = signed_in_client(app, person.user_id)
+    assert subscriber.post(confirmation_link(app, smtp_server, person.email)).status_code == 200
+    assert state(app, person.id)[0] == AccountStatus.VERIFIED
