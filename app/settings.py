@@ -40,6 +40,8 @@ ENVIRONMENT_KEYS = {
     "WHATSAPP_GATEWAY_TOKEN": "WHATSAPP_GATEWAY_TOKEN",
     "REGISTRY_URL": "REGISTRY_URL",
     "REGISTRY_TOKEN": "REGISTRY_TOKEN",
+    "API_MAX_BODY_BYTES": "API_MAX_BODY_BYTES",
+    "API_MAX_FILES": "API_MAX_FILES",
 }
 
 
@@ -109,6 +111,10 @@ def defaults(instance: Path) -> dict:
         "REGISTRY_URL": "",
         "REGISTRY_TOKEN": "",
         "FACE_MATCH_THRESHOLD": 0.363,
+        "API_MAX_BODY_BYTES": 50 * 1024 * 1024,  # one request to /api/ or /csc/ (base64 adds a third to the PDFs)
+        "API_MAX_FILES": 10,  # PDFs in one /api/v2/sign/pdf call
+        "CSC_TOKEN_MINUTES": 15,  # lifetime of a CSC access token
+        "CSC_SAD_MINUTES": 5,  # lifetime of a CSC signature activation data (SAD)
     }
 
 

@@ -2,6 +2,7 @@
 
 from .account import Account, Employment, Role, SubscriberProfile
 from .agency import Agency
+from .api_client import ApiClient
 from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .outbox import OutboxMessage
@@ -12,6 +13,7 @@ from .token import LinkToken, OtpCode
 __all__ = [
     "Account",
     "Agency",
+    "ApiClient",
     "AsnRecord",
     "AuditEvent",
     "AuditHead",
