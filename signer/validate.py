@@ -260,9 +260,10 @@ async def async_validate_pdf(
     other_certs: Sequence[bytes] = (),
     crls: Sequence[bytes] = (),
     ocsps: Sequence[bytes] = (),
+    password: str | None = None,
 ) -> list[SignatureReport]:
     """Validate every signature of a PDF; see :func:`validate_pdf`."""
-    reader = open_reader(pdf_bytes)
+    reader = open_reader(pdf_bytes, password=password)
     try:
         dss = _read_dss(reader)
         contexts = _Contexts(root_der, other_certs, crls, ocsps, dss)
@@ -283,7 +284,7 @@ def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[Sig
 
     ``other_certs`` are intermediate certificates (DER); ``crls`` and
     ``ocsps`` are current revocation data (DER), used together with what the
-    document's DSS holds. Document time stamps (B-LTA) are not reported on
+    document's DSS holds; ``password`` opens an encrypted PDF. Document time stamps (B-LTA) are not reported on
     their own; they raise the level of the signatures they follow.
     """
     return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, *args, **kwargs))
