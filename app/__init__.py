@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     errors.init_app(app)
 
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
@@ -54,7 +55,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .verify import bp as verify_bp
     from .workflows import bp as workflows_bp
 
-    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, outbox_bp):
+    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, outbox_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     return app
 
