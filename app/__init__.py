@@ -46,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .csc import bp as csc_bp
     from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
     from .outbox import bp as outbox_bp
@@ -56,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .workflows import bp as workflows_bp
 
     for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, outbox_bp,
-                      api_bp):
+                      api_bp, csc_bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext, ngettext
 
-from signer import pdf
+from signer import keys, pdf
 from signer.errors import PdfError, SignerError, WrongPassphrase
 from signer.stamp import Stamp
 
@@ -168,6 +168,19 @@ def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
                  "Passphrase salah. Sisa %(num)d percobaan sebelum penandatanganan dikunci.", remaining),
         remaining,
     )
+
+
+def check_passphrase(account: Account, certificate: Certificate, passphrase: str, actor: Actor) -> None:
+    """Check that the passphrase opens the key, counting a wrong one toward the lock (the caller commits either way).
+
+    :raises PassphraseWrong: wrong, with tries left.
+    :raises SigningLocked: wrong, and that was the last try.
+    """
+    try:
+        keys.open_sealed(certificate.key_blob, passphrase)
+    except WrongPassphrase:
+        raise _wrong_passphrase(account, actor) from None
+    account.wrong_passphrases = 0
 
 
 def sign_documents(
