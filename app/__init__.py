@@ -44,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     errors.init_app(app)
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .csc import bp as csc_bp
@@ -57,7 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .workflows import bp as workflows_bp
 
     for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, outbox_bp,
-                      api_bp, csc_bp):
+                      api_bp, csc_bp, admin_bp):
         app.register_blueprint(blueprint)
     return app
 
