@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import functools
+import io
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 from .errors import ERRORS
 from .subscribers import STATUSES
@@ -12,27 +17,17 @@ EXAMPLE_NIK = "3171010101900001"
 EXAMPLE_EMAIL = "pengguna.demo@demo.go.id"
 EXAMPLE_PASSPHRASE = "Rahasia#2026"
 
-_PDF_OBJECTS = (
-    b"<< /Type /Catalog /Pages 2 0 R >>",
-    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-     b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>"),
-    b"<< /Length 49 >>\nstream\nBT /F1 14 Tf 72 770 Td (Contoh surat #ttd#) Tj ET\nendstream",
-)
-
-
 def example_pdf() -> bytes:
-    """Return a one-page PDF reading "Contoh surat #ttd#" (the tag of the examples)."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(_PDF_OBJECTS, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(_PDF_OBJECTS) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Root 1 0 R /Size %d >>\nstartxref\n%d\n%%%%EOF\n" % (len(_PDF_OBJECTS) + 1, xref)
-    return bytes(out)
+    """Return a one-page A4 PDF reading "Contoh surat #ttd#" (the tag of the examples)."""
+    writer = PdfFileWriter()
+    font = generic.DictionaryObject({pdf_name("/Type"): pdf_name("/Font"), pdf_name("/Subtype"): pdf_name("/Type1"),
+                                     pdf_name("/BaseFont"): pdf_name("/Helvetica")})
+    resources = generic.DictionaryObject({pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})})
+    text = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 770 Td (Contoh surat #ttd#) Tj ET")
+    writer.insert_page(PageObject(contents=writer.add_object(text), media_box=(0, 0, 595, 842), resources=resources))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _json(schema: dict | None = None, examples: dict | None = None) -> dict:

@@ -56,15 +56,19 @@ def certificate_details(cert: x509.Certificate) -> dict:
     }
 
 
-def _element(number: int, total: int, report: SignatureReport, info: SignatureInfo | None) -> dict:
+UNDECLARED = SignatureInfo(field_name="", reason=None, location=None, contact_info=None, digest_algorithm="",
+                           signature_algorithm="", docmdp_level=None, chain=(), tsa_name=None)
+
+
+def _element(number: int, total: int, report: SignatureReport, info: SignatureInfo) -> dict:
     return {
         "id": number,
         "fieldName": report.field_name,
         "signerName": report.signer_name,
         "signatureDate": _iso(report.signing_time),
-        "reason": info.reason if info else None,
-        "location": info.location if info else None,
-        "contactInfo": info.contact_info if info else None,
+        "reason": info.reason,
+        "location": info.location,
+        "contactInfo": info.contact_info,
         "integrityValid": bool(report.intact and report.valid and not report.modified),
         "certificateTrusted": report.trusted,
         "signatureFormat": signature_format(report.pades_level),
@@ -74,15 +78,15 @@ def _element(number: int, total: int, report: SignatureReport, info: SignatureIn
             "present": report.timestamp_present,
             "valid": report.timestamp_valid,
             "time": _iso(report.timestamp_time),
-            "tsaName": info.tsa_name if info else None,
+            "tsaName": info.tsa_name,
         },
-        "digestAlgorithm": info.digest_algorithm if info else None,
-        "signatureAlgorithm": info.signature_algorithm if info else None,
-        "certLevelCode": (info.docmdp_level or 0) if info else 0,
+        "digestAlgorithm": info.digest_algorithm or None,
+        "signatureAlgorithm": info.signature_algorithm or None,
+        "certLevelCode": info.docmdp_level or 0,
         "revocationStatus": report.revocation.upper(),
         "modifiedAfterSigning": report.modified,
         "summary": report.summary,
-        "certificateDetails": [certificate_details(cert) for cert in info.chain] if info else [],
+        "certificateDetails": [certificate_details(cert) for cert in info.chain],
     }
 
 
@@ -96,7 +100,7 @@ def answer(check: DocumentCheck, infos: list[SignatureInfo], english: bool) -> d
         "description": DESCRIPTIONS[verdict][1 if english else 0],
         "conclusion": verdict,
         "signatureInformations": [
-            _element(number, len(reports), report, by_field.get(report.field_name))
+            _element(number, len(reports), report, by_field.get(report.field_name, UNDECLARED))
             for number, report in enumerate(reports, start=1)
         ],
     }
