@@ -89,6 +89,7 @@ ERRORS: dict[str, Problem] = {
     "totp_count": Problem(403, 2056, "Kode TOTP ini hanya berlaku untuk {allowed} dokumen.",
                           "This TOTP code covers only {allowed} documents."),
     # the server
+    "server_error": Problem(503, 5030, "Permintaan gagal di server; coba lagi.", "The request failed on the server; try again."),
     "signing_failed": Problem(503, 5031, "Penandatanganan gagal di server; coba lagi.", "Signing failed on the server; try again."),
 }
 

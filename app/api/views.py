@@ -16,8 +16,11 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from signer.errors import PdfError
+from signer.signature_info import describe_signatures
+
 from ..extensions import csrf, db
-from ..services import signing, validation
+from ..services import pki, signing, validation
 from ..services.audit import Actor, record
 from ..services.signing import Details, DocumentRefused, PassphraseWrong, Placement, SigningLocked, SigningRefused
 from . import inputs, subscribers, totp
@@ -81,7 +84,7 @@ def audited(action: str) -> Callable:
             except Exception:  # never a stack trace to the client; the log has it (no secrets in tracebacks' text)
                 log.exception("API call %s failed", action)
                 db.session.rollback()
-                result = response(ApiError("signing_failed"))
+                result = response(ApiError("server_error"))
                 outcome = {"status": "failed"}
             outcome["ms"] = round((time.perf_counter() - started) * 1000)
             record(actor(), action, "account", g.api_subject, details=outcome)
@@ -183,8 +186,6 @@ def certificate_chain(who: str):
     certificate = subscribers.latest_certificate(account)
     if certificate is None or certificate.der is None:
         raise ApiError("no_certificate")
-    from ..services import pki
-
     hierarchy = pki.context().hierarchy()
     chain = [certificate.der, hierarchy.issuing, hierarchy.root]
     return jsonify(success=True, data=[base64.b64encode(der).decode("ascii") for der in chain])
@@ -194,9 +195,6 @@ def certificate_chain(who: str):
 @audited("api.verify")
 def verify_pdf():
     """Validate every signature of a PDF (``password`` opens an encrypted one)."""
-    from signer.errors import PdfError
-    from signer.signature_info import describe_signatures
-
     data = inputs.body()
     value = data.get("file")
     if isinstance(value, list) and len(value) == 1:
