@@ -1,7 +1,7 @@
-"""What a PDF's signatures declare, read without validating: reason, location, algorithms, DocMDP level, chain.
+"""What a signature declares, apart from whether it holds: reason, location, algorithms, DocMDP level, chain.
 
-Validation (``signer.validate``) says whether a signature holds; this says what it claims, for reports
-such as the eSign API's verification answer. Signatures come in the same order as ``validate_pdf``'s reports.
+``signer.validate`` attaches it to each report (``SignatureReport.declared``) from the signature it has
+already parsed, for answers such as the eSign API's verification.
 """
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asn1crypto import cms, x509
-
-from .pdf import open_reader
+from pyhanko.sign.validation import EmbeddedPdfSignature
 
 
 @dataclass(frozen=True)
@@ -68,25 +67,21 @@ def _tsa_name(signer_info: cms.SignerInfo) -> str | None:
     return None
 
 
-def describe_signatures(pdf_bytes: bytes, password: str | None = None) -> list[SignatureInfo]:
-    """Return what each signature of the PDF declares (raises ``PdfError`` like :func:`open_reader`)."""
-    reader = open_reader(pdf_bytes, password=password)
-    infos = []
-    for sig in reader.embedded_regular_signatures:
-        level = sig.docmdp_level
-        try:
-            tsa = _tsa_name(sig.signer_info)
-        except (KeyError, IndexError, ValueError, AttributeError):
-            tsa = None
-        infos.append(SignatureInfo(
-            field_name=sig.field_name,
-            reason=_text(sig.sig_object, "/Reason"),
-            location=_text(sig.sig_object, "/Location"),
-            contact_info=_text(sig.sig_object, "/ContactInfo"),
-            digest_algorithm=sig.md_algorithm.upper().replace("SHA", "SHA-"),
-            signature_algorithm=_signature_algorithm(sig.md_algorithm, sig.signer_info),
-            docmdp_level=int(level.value) if level is not None else None,
-            chain=_chain(sig.signer_cert, sig.other_embedded_certs),
-            tsa_name=tsa,
-        ))
-    return infos
+def describe(sig: EmbeddedPdfSignature) -> SignatureInfo:
+    """Return what one parsed signature declares."""
+    level = sig.docmdp_level
+    try:
+        tsa = _tsa_name(sig.signer_info)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        tsa = None
+    return SignatureInfo(
+        field_name=sig.field_name,
+        reason=_text(sig.sig_object, "/Reason"),
+        location=_text(sig.sig_object, "/Location"),
+        contact_info=_text(sig.sig_object, "/ContactInfo"),
+        digest_algorithm=sig.md_algorithm.upper().replace("SHA", "SHA-"),
+        signature_algorithm=_signature_algorithm(sig.md_algorithm, sig.signer_info),
+        docmdp_level=int(level.value) if level is not None else None,
+        chain=_chain(sig.signer_cert, sig.other_embedded_certs),
+        tsa_name=tsa,
+    )

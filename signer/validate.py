@@ -30,6 +30,7 @@ from pyhanko_certvalidator.errors import RevokedError, ValidationError
 
 from .errors import PdfError
 from .pdf import open_reader, run_sync
+from .signature_info import SignatureInfo, describe
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 MODIFICATION_NAMES = {
@@ -77,6 +78,8 @@ class SignatureReport:
     summary: str
     signer_title: str | None = None
     """The signer certificate's title attribute (the position), if it has one."""
+    declared: SignatureInfo | None = None
+    """What the signature declares: reason, location, algorithms, DocMDP level, the embedded chain."""
 
 
 def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
@@ -237,6 +240,7 @@ async def _validate_signature(
         timestamp_valid=timestamp_valid,
         timestamp_time=ts.timestamp if ts is not None else None,
         pades_level=_pades_level(sig, ts is not None, dss, doc_timestamps),
+        declared=describe(sig),
     )
     report["ok"] = bool(
         status.intact and status.valid and status.trusted and not modified and (ts is None or timestamp_valid)

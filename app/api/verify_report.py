@@ -90,17 +90,16 @@ def _element(number: int, total: int, report: SignatureReport, info: SignatureIn
     }
 
 
-def answer(check: DocumentCheck, infos: list[SignatureInfo], english: bool) -> dict:
+def answer(check: DocumentCheck, english: bool) -> dict:
     """Return the verification answer: count, description, conclusion and one element per signature."""
     reports = [signature.report for signature in check.signatures]
     verdict = conclusion(reports)
-    by_field = {info.field_name: info for info in infos}
     return {
         "signatureCount": len(reports),
         "description": DESCRIPTIONS[verdict][1 if english else 0],
         "conclusion": verdict,
         "signatureInformations": [
-            _element(number, len(reports), report, by_field.get(report.field_name, UNDECLARED))
+            _element(number, len(reports), report, report.declared or UNDECLARED)
             for number, report in enumerate(reports, start=1)
         ],
     }

@@ -16,9 +16,6 @@ from functools import wraps
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from signer.errors import PdfError
-from signer.signature_info import describe_signatures
-
 from ..extensions import csrf, db
 from ..services import pki, signing, validation
 from ..services.audit import Actor, record
@@ -206,12 +203,9 @@ def verify_pdf():
     inputs.check_pdf(document, 1, password)
     try:
         check = validation.check_pdf("1.pdf", document, password)
-        infos = describe_signatures(document, password)
     except DocumentRefused:
         raise ApiError("file_damaged", index=1) from None
-    except PdfError:
-        infos = []
-    return jsonify(answer(check, infos, english()))
+    return jsonify(answer(check, english()))
 
 
 @bp.get("/openapi.json")
