@@ -212,3 +212,46 @@ def test_authentication(app, client, caller):
         api_clients.disable(api_clients.by_name(caller.client_name), Actor("test"))
         db.session.commit()
     assert client.post("/api/v2/user/check/status", json={"nik": caller.nik}, headers=caller.headers).status_code == 401
+
+
+def rotated_pdf(rotation: int) -> bytes:
+    """Return a one-page A4 PDF shown rotated by ``rotation`` degrees."""
+    import io
+
+    from pyhanko.pdf_utils.generic import NumberObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(make_pdf()))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Rotate"] = NumberObject(rotation)
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def widget_rect(data: bytes) -> list[float]:
+    """Return the /Rect of the (only) signature widget."""
+    import io
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Kids"][0].get_object()
+    (widget,) = [annot.get_object() for annot in page["/Annots"]]
+    return [round(float(v), 1) for v in widget["/Rect"]]
+
+
+def test_coordinates_follow_the_shown_page_and_an_image_is_drawn(client, caller):
+    import io
+
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.new("RGB", (60, 30), (200, 30, 30)).save(png, format="PNG")
+    props = {"tampilan": "VISIBLE", "page": 1, "originX": 10, "originY": 20, "width": 100, "height": 50,
+             "imageBase64": b64(png.getvalue())}
+    response = sign(client, caller, [make_pdf(), rotated_pdf(90)], signatureProperties=[props])
+    assert response.status_code == 200, response.get_json()
+    plain, rotated = (base64.b64decode(item) for item in response.get_json()["file"])
+    assert widget_rect(plain) == [10.0, 20.0, 110.0, 70.0]
+    assert widget_rect(rotated) == [525.0, 10.0, 575.0, 110.0]  # 90°: x from the right edge of user space
