@@ -63,7 +63,9 @@ def decode(value: object, index: int) -> bytes:
     """Decode one base64 file (a ``data:`` URL prefix and line breaks are allowed); raise on empty or bad base64."""
     if not isinstance(value, str):
         raise ApiError("file_not_base64", index=index)
-    value = re.sub(r"\s+", "", _DATA_URL.sub("", value.strip()))
+    value = _DATA_URL.sub("", value.strip()) if value[:5].lower() == "data:" else value.strip()
+    if any(space in value for space in (" ", "\n", "\r", "\t")):
+        value = re.sub(r"\s+", "", value)
     if not value:
         raise ApiError("file_empty", index=index)
     limit = int(current_app.config["MAX_PDF_BYTES"])
@@ -82,16 +84,20 @@ def decode(value: object, index: int) -> bytes:
     return data
 
 
-def check_pdf(data: bytes, index: int, password: str | None = None, signing_use: bool = False) -> None:
-    """Refuse a file that is not a usable PDF with the error of its reason."""
+def refusal(exc: DocumentRefused, index: int, signing_use: bool = False) -> ApiError:
+    """Return the API error of a refused document."""
+    key = DOCUMENT_ERRORS.get(exc.reason, "file_damaged")
+    if signing_use and key == "file_encrypted":
+        key = "file_encrypted_sign"
+    return ApiError(key, index=index, mb=int(current_app.config["MAX_PDF_BYTES"]) // (1024 * 1024))
+
+
+def check_pdf(data: bytes, index: int) -> None:
+    """Refuse a file to sign that is not a usable, unencrypted PDF with the error of its reason."""
     try:
-        signing.check_document(Upload(f"{index}.pdf", data), password)
+        signing.check_document(Upload(f"{index}.pdf", data))
     except DocumentRefused as exc:
-        key = DOCUMENT_ERRORS.get(exc.reason, "file_damaged")
-        if signing_use and key == "file_encrypted":
-            key = "file_encrypted_sign"
-        limit = int(current_app.config["MAX_PDF_BYTES"])
-        raise ApiError(key, index=index, mb=limit // (1024 * 1024)) from None
+        raise refusal(exc, index, signing_use=True) from None
 
 
 def files(data: dict) -> list[bytes]:
@@ -108,7 +114,7 @@ def files(data: dict) -> list[bytes]:
         raise ApiError("too_many_files", max=maximum)
     documents = [decode(item, number) for number, item in enumerate(value, start=1)]
     for number, document in enumerate(documents, start=1):
-        check_pdf(document, number, signing_use=True)
+        check_pdf(document, number)
     return documents
 
 

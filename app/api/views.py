@@ -131,7 +131,7 @@ def sign_pdf():
     except PassphraseWrong as exc:
         raise ApiError("wrong_passphrase", remaining=exc.remaining) from None
     except DocumentRefused as exc:
-        raise ApiError(inputs.DOCUMENT_ERRORS.get(exc.reason, "file_damaged"), index=_index(exc.filename)) from None
+        raise inputs.refusal(exc, _index(exc.filename), signing_use=True) from None
     except SigningRefused:
         raise ApiError(subscribers.status_of(account).refusal or "signing_failed") from None
     return jsonify(time=round((time.perf_counter() - started) * 1000),
@@ -200,11 +200,10 @@ def verify_pdf():
         raise ApiError("missing_field", field="file")
     password = inputs.text(data, "password", limit=1024)
     document = inputs.decode(value, 1)
-    inputs.check_pdf(document, 1, password)
     try:
         check = validation.check_pdf("1.pdf", document, password)
-    except DocumentRefused:
-        raise ApiError("file_damaged", index=1) from None
+    except DocumentRefused as exc:
+        raise inputs.refusal(exc, 1) from None
     return jsonify(answer(check, english()))
 
 
