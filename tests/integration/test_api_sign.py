@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.lifecycle import AccountStatus, CertificateStatus
+from app.lifecycle import AccountStatus
 from app.models import Account, Certificate, SignedDocument
 from app.services import pki
+from app.services.audit import Actor
 from signer.validate import validate_pdf
 from tests.api_helpers import b64
 from tests.pdfs import make_pdf
@@ -177,7 +178,7 @@ def test_subscribers_who_cannot_sign_are_refused(app, client, caller, change, co
         elif change == "activated":
             account.status = AccountStatus.ACTIVATED
         elif change == "revoked":
-            certificate.status = CertificateStatus.REVOKE
+            pki.revoke(certificate, "unspecified", Actor("test"))
         else:
             certificate.not_after = utcnow() - timedelta(days=1)
         db.session.commit()
