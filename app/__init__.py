@@ -44,9 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     cli.init_app(app)
     errors.init_app(app)
 
+    from .admin import bp as admin_bp
     from .agency_head import bp as agency_head_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .certificates import bp as certificates_bp
+    from .csc import bp as csc_bp
     from .enrolment import bp as enrolment_bp
     from .health import bp as health_bp
     from .outbox import bp as outbox_bp
@@ -58,10 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .verify import bp as verify_bp
     from .workflows import bp as workflows_bp
 
-    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp, ra_bp, outbox_bp,
-                      profile_bp, agency_head_bp):
+    for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp,
+                      certificates_bp, profile_bp, agency_head_bp, ra_bp, api_bp, csc_bp, admin_bp, outbox_bp):
         app.register_blueprint(blueprint)
-    app.register_blueprint(certificates_bp)
     return app
 
 

@@ -109,3 +109,4 @@ def init_app(app: Flask) -> None:
     for group in (instance_cli, pki_cli, certificates_cli, audit_cli, outbox_cli, demo_cli):
         app.cli.add_command(group)
     from .registry_cli import registry_cli; app.cli.add_command(registry_cli)  # noqa: E702, I001
+    from .api.cli import clients_cli; app.cli.add_command(clients_cli)  # noqa: E702, I001

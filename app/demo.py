@@ -1,4 +1,5 @@
-"""The demo data set (`flask demo seed`): an agency, a verifier, a subscriber holding an ISSUE certificate, a registry.
+"""The demo data set (`flask demo seed`): an agency, a verifier, a subscriber holding an ISSUE certificate, a registry,
+and an integration API client scoped to the agency.
 
 Both accounts get a confirmed authenticator; its base32 secret goes into demo-accounts.json (``totp_secret``).
 """
@@ -18,7 +19,7 @@ from . import lifecycle
 from .extensions import db
 from .models import Account, Agency, AsnRecord, Employment, PopulationRecord, Role, SubscriberProfile
 from .models.types import utcnow
-from .services import authenticators, issuance, registries
+from .services import api_clients, authenticators, issuance, registries
 from .services.audit import Actor
 from .services.passwords import hash_password, one_time_password
 
@@ -65,11 +66,12 @@ def seed() -> dict:
     certificate = pki.issue_subscriber_certificate(issuance.subject_of(subscriber), passphrase, actor, email=subscriber.email)
     certificate.account_id = subscriber.id
     _device, subscriber_secret = authenticators.provision(subscriber, "Demo")
+    _client, api_credentials = api_clients.create("Aplikasi Demo", [AGENCY[0]], actor)
     return {
         "verifier": {"username": "verifikator", "password": verifier_password, "totp_secret": verifier_secret},
         "subscriber": {"nik": person["nik"], "email": subscriber.email, "passphrase": passphrase, "username": username,
                        "password": subscriber_password, "totp_secret": subscriber_secret},
-        "api_client": None,
+        "api_client": {"username": api_credentials.client_id, "password": api_credentials.secret},
     }
 
 

@@ -42,6 +42,8 @@ ENVIRONMENT_KEYS = {
     "REGISTRY_TOKEN": "REGISTRY_TOKEN",
     "PUBLIC_HOLIDAYS": "PUBLIC_HOLIDAYS",
     "CERTIFICATE_SWEEP_SECONDS": "CERTIFICATE_SWEEP_SECONDS",
+    "API_MAX_BODY_BYTES": "API_MAX_BODY_BYTES",
+    "API_MAX_FILES": "API_MAX_FILES",
 }
 
 
@@ -123,6 +125,10 @@ def defaults(instance: Path) -> dict:
         "MIGRATION_SLA_WORKING_DAYS": 2,  # "2x24 jam hari kerja": two working days of working time
         "REQUEST_LETTER_STEP_MINUTES": 15,  # service target of each disposition step
         "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,  # one reactivation document (PDF, JPEG or PNG)
+        "API_MAX_BODY_BYTES": 50 * 1024 * 1024,  # one request to /api/ or /csc/ (base64 adds a third to the PDFs)
+        "API_MAX_FILES": 10,  # PDFs in one /api/v2/sign/pdf call
+        "CSC_TOKEN_MINUTES": 15,  # lifetime of a CSC access token
+        "CSC_SAD_MINUTES": 5,  # lifetime of a CSC signature activation data (SAD)
     }
 
 

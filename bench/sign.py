@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -27,11 +26,10 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
 from pyhanko.sign import signers  # noqa: E402
-from timing import median_ms  # noqa: E402  (bench/ is on the path when a script runs)
+from throwaway import throwaway_app  # noqa: E402  (bench/ is on the path when a script runs)
+from timing import median_ms  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.instance_setup import init_softhsm_token, read_config, write_config  # noqa: E402
 from app.services import pki  # noqa: E402
 from app.services.audit import Actor  # noqa: E402
 from signer import ca, keys  # noqa: E402
@@ -102,12 +100,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="rounds per latency measurement (median)")
     args = parser.parse_args()
 
-    instance = Path(tempfile.mkdtemp(prefix="paraf-bench-"))
-    write_config(instance)
-    secrets = read_config(instance)
-    conf = instance / "softhsm" / "softhsm2.conf"
-    init_softhsm_token(conf, "paraf", secrets["HSM_USER_PIN"], secrets["HSM_SO_PIN"])
-    app = create_app({"INSTANCE_PATH": str(instance), "SOFTHSM2_CONF": str(conf), "LOG_LEVEL": "WARNING"})
+    app = throwaway_app()
     document = one_page_pdf()
     baseline_signer = software_signer()
 

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from argon2.low_level import Type, hash_secret_raw
+from asn1crypto.algos import DigestInfo
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pkcs11 import DEFAULT, Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
@@ -142,6 +143,15 @@ class UnlockedKey:
         """Sign ``data`` (PKCS#1 v1.5 over its ``digest`` hash)."""
         try:
             return self._key.sign(data, mechanism=rsa_mechanism(digest))
+        except p11e.PKCS11Error as exc:
+            raise HsmUnavailable("signing with the subscriber key failed") from exc
+
+
+    def sign_digest(self, digest: bytes, algorithm: str = "sha256") -> bytes:
+        """Sign a precomputed hash (PKCS#1 v1.5 over its DigestInfo), as remote-signing APIs ask."""
+        info = DigestInfo({"digest_algorithm": {"algorithm": algorithm}, "digest": digest}).dump()
+        try:
+            return self._key.sign(info, mechanism=Mechanism.RSA_PKCS)
         except p11e.PKCS11Error as exc:
             raise HsmUnavailable("signing with the subscriber key failed") from exc
 

@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 from asn1crypto import x509
 from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, append_signature_field, enumerate_sig_fields
@@ -133,16 +134,18 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
-def open_reader(pdf: bytes, strict: bool = False) -> PdfFileReader:
-    """Parse PDF bytes; raise :class:`PdfError` if they are not a usable, unencrypted PDF."""
+def open_reader(pdf: bytes, strict: bool = False, password: str | None = None) -> PdfFileReader:
+    """Parse PDF bytes; raise :class:`PdfError` if they are not a usable PDF (unencrypted, or opened by ``password``)."""
     if not isinstance(pdf, (bytes, bytearray, memoryview)):
         raise TypeError("pdf must be bytes")
     if b"%PDF-" not in bytes(pdf[:1024]):
         raise PdfError("the file is not a PDF (no %PDF- header)")
     try:
         reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=strict)
-        if reader.encrypted:
+        if reader.encrypted and password is None:
             raise PdfError("the PDF is encrypted or password-protected; remove the protection and upload it again")
+        if reader.encrypted and reader.decrypt(password).status == AuthStatus.FAILED:
+            raise PdfError("the given password does not open the encrypted PDF")
         reader.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
     except PdfError:
         raise

@@ -30,6 +30,7 @@ from pyhanko_certvalidator.errors import RevokedError, ValidationError
 
 from .errors import PdfError
 from .pdf import open_reader, run_sync
+from .signature_info import SignatureInfo, describe
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
 MODIFICATION_NAMES = {
@@ -77,6 +78,8 @@ class SignatureReport:
     summary: str
     signer_title: str | None = None
     """The signer certificate's title attribute (the position), if it has one."""
+    declared: SignatureInfo | None = None
+    """What the signature declares: reason, location, algorithms, DocMDP level, the embedded chain."""
 
 
 def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
@@ -237,6 +240,7 @@ async def _validate_signature(
         timestamp_valid=timestamp_valid,
         timestamp_time=ts.timestamp if ts is not None else None,
         pades_level=_pades_level(sig, ts is not None, dss, doc_timestamps),
+        declared=describe(sig),
     )
     report["ok"] = bool(
         status.intact and status.valid and status.trusted and not modified and (ts is None or timestamp_valid)
@@ -260,9 +264,10 @@ async def async_validate_pdf(
     other_certs: Sequence[bytes] = (),
     crls: Sequence[bytes] = (),
     ocsps: Sequence[bytes] = (),
+    password: str | None = None,
 ) -> list[SignatureReport]:
     """Validate every signature of a PDF; see :func:`validate_pdf`."""
-    reader = open_reader(pdf_bytes)
+    reader = open_reader(pdf_bytes, password=password)
     try:
         dss = _read_dss(reader)
         contexts = _Contexts(root_der, other_certs, crls, ocsps, dss)
@@ -283,7 +288,7 @@ def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[Sig
 
     ``other_certs`` are intermediate certificates (DER); ``crls`` and
     ``ocsps`` are current revocation data (DER), used together with what the
-    document's DSS holds. Document time stamps (B-LTA) are not reported on
+    document's DSS holds; ``password`` opens an encrypted PDF. Document time stamps (B-LTA) are not reported on
     their own; they raise the level of the signatures they follow.
     """
     return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, *args, **kwargs))

@@ -2,6 +2,7 @@
 
 from .account import Account, Employment, Role, SubscriberProfile
 from .agency import Agency
+from .api_client import ApiClient
 from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .data_change import ChangeKind, ChangeState, DataChange
@@ -16,6 +17,7 @@ from .token import LinkToken, OtpCode
 __all__ = [
     "Account",
     "Agency",
+    "ApiClient",
     "AsnRecord",
     "AuditEvent",
     "AuditHead",

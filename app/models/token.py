@@ -39,6 +39,7 @@ class OtpCode(db.Model):
     destination: Mapped[str] = mapped_column(String(254))
     code_hash: Mapped[str] = mapped_column(String(255))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    allowance: Mapped[int | None] = mapped_column(Integer)  # documents an API signing code may cover
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

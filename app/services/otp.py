@@ -117,39 +117,57 @@ def _throttle(account_id: int, purpose: str, now: datetime) -> None:
         raise OtpThrottled(math.ceil(wait.total_seconds()))
 
 
-def send(account_id: int, phone: str, purpose: str = "phone", now: datetime | None = None) -> OtpCode:
-    """Make a new code (invalidating the previous one), store its hash, and send it by WhatsApp at once."""
-    now = now or utcnow()
+def _create(account_id: int, destination: str, purpose: str, now: datetime) -> tuple[OtpCode, str]:
+    """Throttle, then add a new code's row (hash only); return the row and the code."""
     _throttle(account_id, purpose, now)
-    destination = notifications.whatsapp_number(phone)
     code = f"{secrets.randbelow(10**6):06d}"
-    minutes = _setting("OTP_TTL_MINUTES")
     row = OtpCode(
         account_id=account_id,
         purpose=purpose,
         destination=destination,
         code_hash=_hasher.hash(code),
         attempts=0,
-        expires_at=now + timedelta(minutes=minutes),
+        expires_at=now + timedelta(minutes=_setting("OTP_TTL_MINUTES")),
         created_at=now,
     )
     db.session.add(row)
     db.session.flush()
+    return row, code
+
+
+def _supersede(row: OtpCode, now: datetime) -> None:
+    """Expire the earlier live codes of the same account and purpose."""
+    db.session.execute(
+        update(OtpCode)
+        .where(OtpCode.account_id == row.account_id, OtpCode.purpose == row.purpose, OtpCode.id != row.id)
+        .where(OtpCode.used_at.is_(None), OtpCode.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def send(account_id: int, phone: str, purpose: str = "phone", now: datetime | None = None) -> OtpCode:
+    """Make a new code (invalidating the previous one), store its hash, and send it by WhatsApp at once."""
+    now = now or utcnow()
+    destination = notifications.whatsapp_number(phone)
+    row, code = _create(account_id, destination, purpose, now)
     try:
-        notifications.send_whatsapp_now(destination, MESSAGE.format(code=code, minutes=minutes))
+        notifications.send_whatsapp_now(destination, MESSAGE.format(code=code, minutes=_setting("OTP_TTL_MINUTES")))
     except notifications.NotificationError:
         # Not delivered: forget it, so it neither counts against the limits nor replaces the previous code.
         db.session.delete(row)
         db.session.flush()
         raise
-    db.session.execute(
-        update(OtpCode)
-        .where(OtpCode.account_id == account_id, OtpCode.purpose == purpose, OtpCode.id != row.id)
-        .where(OtpCode.used_at.is_(None), OtpCode.expires_at > now)
-        .values(expires_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
+    _supersede(row, now)
     return row
+
+
+def issue(account_id: int, destination: str, purpose: str, now: datetime | None = None) -> tuple[OtpCode, str]:
+    """Make a new code that replaces the previous one and return it for the caller to deliver (e.g. sealed in the outbox)."""
+    now = now or utcnow()
+    row, code = _create(account_id, destination, purpose, now)
+    _supersede(row, now)
+    return row, code
 
 
 def _newest(account_id: int, purpose: str) -> OtpCode | None:

@@ -282,6 +282,15 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
         yield sign
 
 
+def sign_digests(certificate: Certificate, passphrase: str, digests: list[bytes], algorithm: str = "sha256") -> list[bytes]:
+    """Unlock the subscriber key once and sign each precomputed hash (RSA PKCS#1 v1.5).
+
+    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
+    """
+    with keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
+        return [key.sign_digest(digest, algorithm) for digest in digests]
+
+
 def sign_pdfs(certificate: Certificate, passphrase: str, documents: list[bytes], **options) -> list[bytes]:
     """Unlock the subscriber key once and sign each PDF (PAdES B-LT unless ``level`` says otherwise).
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext, ngettext
 
-from signer import pdf
+from signer import keys, pdf
 from signer.errors import PdfError, SignerError, WrongPassphrase
 from signer.stamp import Stamp
 
@@ -44,9 +44,11 @@ class SigningLocked(SigningRefused):
 class DocumentRefused(SigningRefused):
     """A file cannot be signed (not a PDF, damaged, encrypted, empty, too large)."""
 
-    def __init__(self, message: str, filename: str):
+    def __init__(self, message: str, filename: str, reason: str = "damaged"):
         super().__init__(message)
         self.filename = filename
+        self.reason = reason
+        """``empty``, ``too_large``, ``not_pdf``, ``encrypted`` or ``damaged``."""
 
 
 @dataclass(frozen=True)
@@ -59,21 +61,24 @@ class Placement:
 
 
 @dataclass(frozen=True)
-class Upload:
-    """A file to sign: its name and bytes, and optionally its own placement (pages differ between files)."""
-
-    filename: str
-    data: bytes
-    placement: Placement | None = None
-
-
-@dataclass(frozen=True)
 class Details:
-    """What the signature says: reason, location and an optional acting position ("Plh."/"Plt.")."""
+    """What the signature says: reason, location, contact, an optional acting position ("Plh."/"Plt.") and stamp image."""
 
     reason: str = ""
     location: str = ""
     acting_as: str = ""
+    contact_info: str = ""
+    image: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to sign: its name and bytes, and optionally its own placement and details (pages differ between files)."""
+
+    filename: str
+    data: bytes
+    placement: Placement | None = None
+    details: Details | None = None
 
 
 def max_wrong() -> int:
@@ -102,29 +107,36 @@ def signing_certificate(account: Account) -> Certificate:
     return certificate
 
 
-def check_document(upload: Upload) -> None:
-    """Refuse an empty, oversized, damaged, encrypted or non-PDF file with a message naming it."""
+def check_document(upload: Upload, password: str | None = None) -> None:
+    """Refuse an empty, oversized, damaged, encrypted (unless ``password`` opens it) or non-PDF file, naming it."""
     limit = int(current_app.config.get("MAX_PDF_BYTES", 20 * 1024 * 1024))
     if not upload.data:
-        raise DocumentRefused(gettext("Berkas %(name)s kosong (0 byte).", name=upload.filename), upload.filename)
+        raise DocumentRefused(gettext("Berkas %(name)s kosong (0 byte).", name=upload.filename), upload.filename, "empty")
     if len(upload.data) > limit:
         raise DocumentRefused(
             gettext("Berkas %(name)s terlalu besar (maksimal %(mb)d MB).", name=upload.filename, mb=limit // (1024 * 1024)),
             upload.filename,
+            "too_large",
         )
     try:
-        pdf.open_reader(upload.data)
+        pdf.open_reader(upload.data, password=password)
     except PdfError as exc:
-        raise DocumentRefused(_pdf_message(upload.filename, exc), upload.filename) from exc
+        raise _refused(upload.filename, exc) from exc
 
 
-def _pdf_message(filename: str, exc: PdfError) -> str:
+def _refused(filename: str, exc: PdfError) -> DocumentRefused:
     text = str(exc)
+    if "password does not open" in text:
+        return DocumentRefused(gettext("Kata sandi tidak membuka berkas %(name)s.", name=filename), filename, "wrong_password")
     if "encrypted" in text or "password" in text:
-        return gettext("Berkas %(name)s terenkripsi atau dilindungi kata sandi. Hapus proteksinya lalu unggah lagi.", name=filename)
+        return DocumentRefused(gettext(
+            "Berkas %(name)s terenkripsi atau dilindungi kata sandi. Hapus proteksinya lalu unggah lagi.", name=filename
+        ), filename, "encrypted")
     if "not a PDF" in text:
-        return gettext("Berkas %(name)s bukan PDF.", name=filename)
-    return gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=filename)
+        return DocumentRefused(gettext("Berkas %(name)s bukan PDF.", name=filename), filename, "not_pdf")
+    return DocumentRefused(gettext(
+        "Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=filename
+    ), filename, "damaged")
 
 
 def display_name(account: Account) -> str:
@@ -163,6 +175,19 @@ def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
     )
 
 
+def check_passphrase(account: Account, certificate: Certificate, passphrase: str, actor: Actor) -> None:
+    """Check that the passphrase opens the key, counting a wrong one toward the lock (the caller commits either way).
+
+    :raises PassphraseWrong: wrong, with tries left.
+    :raises SigningLocked: wrong, and that was the last try.
+    """
+    try:
+        keys.open_sealed(certificate.key_blob, passphrase)
+    except WrongPassphrase:
+        raise _wrong_passphrase(account, actor) from None
+    account.wrong_passphrases = 0
+
+
 def sign_documents(
     account: Account,
     passphrase: str,
@@ -189,10 +214,12 @@ def sign_documents(
     try:
         with pki.unlocked(certificate, passphrase) as sign:
             for upload in uploads:
-                where = upload.placement or placement
+                where, info = upload.placement or placement, upload.details or details
                 record_id = public_id()
-                stamp = Stamp(name=display_name(account), position=position, qr_url=public_url("verify.record", public_id=record_id))
-                options = {"level": level, "reason": details.reason or None, "location": details.location or None}
+                stamp = Stamp(name=display_name(account), position=info.acting_as or position,
+                              qr_url=public_url("verify.record", public_id=record_id), image=info.image)
+                options = {"level": level, "reason": info.reason or None, "location": info.location or None,
+                           "contact_info": info.contact_info or None}
                 if where.field:
                     options.update(field=where.field, stamp=stamp)
                 elif where.box:
@@ -200,15 +227,15 @@ def sign_documents(
                 try:
                     signed = sign(upload.data, **options)
                 except PdfError as exc:
-                    raise DocumentRefused(_pdf_message(upload.filename, exc), upload.filename) from exc
-                results.append((upload, where, record_id, signed))
+                    raise _refused(upload.filename, exc) from exc
+                results.append((upload, where, info, record_id, signed))
     except WrongPassphrase:
         raise _wrong_passphrase(account, actor) from None
     except SignerError as exc:  # PdfError was turned into DocumentRefused per file above
         raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
     account.wrong_passphrases = 0
     records = []
-    for upload, where, record_id, signed in results:
+    for upload, where, info, record_id, signed in results:
         (documents_folder() / f"{record_id}.pdf").write_bytes(signed)
         document = SignedDocument(
             public_id=record_id,
@@ -222,9 +249,9 @@ def sign_documents(
             pades_level=level,
             visible=bool(where.box or where.field),
             page=where.page if (where.box or where.field) else None,
-            reason=details.reason,
-            location=details.location,
-            acting_as=details.acting_as,
+            reason=info.reason,
+            location=info.location,
+            acting_as=info.acting_as,
             via=via,
         )
         db.session.add(document)

@@ -86,15 +86,15 @@ def revision_hashes(data: bytes) -> set[str]:
     return hashes
 
 
-def check_pdf(filename: str, data: bytes) -> DocumentCheck:
-    """Validate every signature of an uploaded PDF offline.
+def check_pdf(filename: str, data: bytes, password: str | None = None) -> DocumentCheck:
+    """Validate every signature of an uploaded PDF offline (``password`` opens an encrypted one).
 
     :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
     """
-    check_document(Upload(filename, data))
+    check_document(Upload(filename, data), password)
     hierarchy = pki.context().hierarchy()
     try:
-        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[])
+        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[], password=password)
     except PdfError as exc:
         raise DocumentRefused(
             gettext("Berkas %(name)s rusak atau tanda tangan di dalamnya tidak dapat dibaca.", name=filename), filename

@@ -4,3 +4,6 @@ from tests.integration.test_enrolment_forms import agency, registered, verifier_
 
 # Subscribers holding an ISSUE certificate (signing portal, verification): see tests/subscribers.py.
 from tests.subscribers import make_subscriber_with_certificate, subscriber_with_certificate  # noqa: F401,E402
+
+# Integration API clients scoped to a subscriber's agency: see tests/api_helpers.py.
+from tests.api_helpers import caller, make_caller  # noqa: F401,E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pyotp
@@ -55,6 +56,12 @@ def test_seed_writes_working_credentials_once(demo_app, tmp_path):
         assert account["totp_secret"] and pyotp.TOTP(account["totp_secret"]).now().isdigit()
         response = sign_in(client, account["username"], account["password"], account["totp_secret"])
         assert response.status_code == 302 and response.headers["Location"].endswith(home), who
+
+    api = credentials["api_client"]
+    token = base64.b64encode(f"{api['username']}:{api['password']}".encode()).decode()
+    status = demo_app.test_client().post("/api/v2/user/check/status", json={"nik": credentials["subscriber"]["nik"]},
+                                         headers={"Authorization": f"Basic {token}"})
+    assert status.status_code == 200 and status.get_json()["status"] == "ISSUE"
 
     again = runner.invoke(args=["demo", "seed"])
     assert again.exit_code == 0 and "already present" in again.output

@@ -1,0 +1,32 @@
+"""HTTP Basic for integration clients, and the 401 answer of the real service."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import g, jsonify, request
+
+from ..models import ApiClient
+from ..services import api_clients
+
+
+def client_from_request() -> ApiClient | None:
+    """Return the enabled client named by the request's HTTP Basic credentials, or None."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        return None
+    return api_clients.authenticate(auth.username, auth.password or "")
+
+
+def unauthorized():
+    """Return the 401 JSON ``{"timestamp", "status", "error", "path"}`` with a Basic challenge."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    response = jsonify(timestamp=stamp, status=401, error="Unauthorized", path=request.path)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = 'Basic realm="Paraf eSign API"'
+    return response
+
+
+def current_client() -> ApiClient:
+    """Return the client of this request (set by the blueprint's authentication)."""
+    return g.api_client

@@ -1,0 +1,135 @@
+"""Every error of the eSign API v2: HTTP status, stable numeric ``status_code``, Indonesian and English message.
+
+A response is always ``{"status_code": int, "message": str, "error": key}`` plus, for some errors, the
+extra keys named in the table (``remaining``, ``field``, ``index``). The message is English when the
+request's ``Accept-Language`` prefers ``en``, Indonesian otherwise. Messages never echo a secret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import jsonify, request
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One row of the error table."""
+
+    http: int
+    code: int
+    id: str
+    en: str
+
+
+ERRORS: dict[str, Problem] = {
+    # the request itself
+    "malformed_json": Problem(400, 4001, "Badan permintaan bukan JSON yang valid (objek).",
+                              "The request body is not a valid JSON object."),
+    "missing_field": Problem(400, 4002, "Isian wajib {field} tidak ada.", "The required field {field} is missing."),
+    "invalid_field": Problem(400, 4003, "Isian {field} tidak valid.", "The field {field} is not valid."),
+    "body_too_large": Problem(413, 4004, "Permintaan terlalu besar (maksimal {mb} MB).",
+                              "The request is too large (at most {mb} MB)."),
+    "too_many_files": Problem(400, 4005, "Terlalu banyak berkas dalam satu permintaan (maksimal {max}).",
+                              "Too many files in one request (at most {max})."),
+    "no_files": Problem(400, 4006, "Kirim minimal satu berkas PDF.", "Send at least one PDF file."),
+    "passphrase_required": Problem(
+        400, 4007,
+        "Paraf membuka kunci penandatanganan hanya dengan passphrase pemilik: kirim passphrase (TOTP hanya faktor kedua).",
+        "Paraf unlocks the signing key only with the subscriber's passphrase: send the passphrase (the TOTP is only "
+        "a second factor).",
+    ),
+    # the files
+    "file_empty": Problem(400, 4101, "Berkas ke-{index} kosong.", "File {index} is empty."),
+    "file_not_base64": Problem(400, 4102, "Berkas ke-{index} bukan base64 yang valid.", "File {index} is not valid base64."),
+    "file_not_pdf": Problem(415, 4103, "Berkas ke-{index} bukan PDF.", "File {index} is not a PDF."),
+    "file_damaged": Problem(422, 4104, "Berkas ke-{index} rusak dan tidak dapat dibaca.",
+                            "File {index} is damaged and cannot be read."),
+    "file_encrypted": Problem(422, 4105, "Berkas ke-{index} terenkripsi; kirim kata sandinya (password).",
+                              "File {index} is encrypted; send its password."),
+    "file_wrong_password": Problem(422, 4106, "Kata sandi tidak membuka berkas ke-{index}.",
+                                   "The password does not open file {index}."),
+    "file_too_large": Problem(413, 4107, "Berkas ke-{index} terlalu besar (maksimal {mb} MB).",
+                              "File {index} is too large (at most {mb} MB)."),
+    "file_encrypted_sign": Problem(422, 4108, "Berkas ke-{index} terenkripsi; hapus proteksinya sebelum ditandatangani.",
+                                   "File {index} is encrypted; remove the protection before signing it."),
+    # signatureProperties
+    "properties_count": Problem(400, 4201, "signatureProperties harus berisi satu elemen atau satu per berkas ({files}).",
+                                "signatureProperties must hold one element or one per file ({files})."),
+    "bad_tampilan": Problem(400, 4202, "tampilan harus VISIBLE atau INVISIBLE (berkas ke-{index}).",
+                            "tampilan must be VISIBLE or INVISIBLE (file {index})."),
+    "bad_page": Problem(400, 4203, "Halaman {page} tidak ada di berkas ke-{index} ({pages} halaman).",
+                        "Page {page} does not exist in file {index} ({pages} pages)."),
+    "bad_box": Problem(400, 4204, "originX, originY, width dan height harus angka dengan lebar dan tinggi positif (berkas ke-{index}).",
+                       "originX, originY, width and height must be numbers with a positive width and height (file {index})."),
+    "bad_image": Problem(400, 4205, "imageBase64 bukan gambar PNG/JPEG yang dapat dibaca (berkas ke-{index}).",
+                         "imageBase64 is not a readable PNG/JPEG image (file {index})."),
+    "tag_not_found": Problem(422, 4206, "Teks tag tidak ditemukan di berkas ke-{index}.", "The tag text is not found in file {index}."),
+    # the subscriber
+    "not_registered": Problem(404, 2011, "Pengguna tidak terdaftar.", "The user is not registered."),
+    "not_verified": Problem(403, 2012, "Pengguna belum diverifikasi.", "The user is not verified yet."),
+    "no_certificate": Problem(403, 2021, "Pengguna belum memiliki sertifikat elektronik.", "The user has no certificate."),
+    "certificate_new": Problem(403, 2022, "Sertifikat pengguna belum terbit.", "The user's certificate is not issued yet."),
+    "certificate_expired": Problem(403, 2031, "Sertifikat pengguna sudah kedaluwarsa.", "The user's certificate has expired."),
+    "certificate_revoked": Problem(403, 2032, "Sertifikat pengguna sudah dicabut.", "The user's certificate is revoked."),
+    "account_suspended": Problem(403, 2033, "Akun pengguna ditangguhkan (SUSPEND).", "The user's account is suspended."),
+    "update_pending": Problem(403, 2034, "Ada perubahan data pengguna yang menunggu konfirmasi (UPDATE).",
+                              "A change of the user's data awaits confirmation (UPDATE)."),
+    "signing_locked": Problem(423, 2041, "Penandatanganan dikunci karena passphrase salah berulang kali; lakukan reset passphrase.",
+                              "Signing is locked after repeated wrong passphrases; reset the passphrase."),
+    "wrong_passphrase": Problem(403, 2042, "Passphrase salah. Sisa {remaining} percobaan sebelum penandatanganan dikunci.",
+                                "Wrong passphrase. {remaining} tries left before signing locks."),
+    # the TOTP
+    "totp_wrong": Problem(403, 2051, "Kode TOTP salah. Sisa {remaining} percobaan.", "Wrong TOTP code. {remaining} tries left."),
+    "totp_expired": Problem(403, 2052, "Kode TOTP sudah kedaluwarsa; minta kode baru.", "The TOTP code has expired; ask for a new one."),
+    "totp_missing": Problem(403, 2053, "Tidak ada kode TOTP yang menunggu; minta kode baru.", "No TOTP code is waiting; ask for a new one."),
+    "totp_locked": Problem(403, 2054, "Kode TOTP salah terlalu sering; minta kode baru.", "Too many wrong TOTP codes; ask for a new one."),
+    "totp_throttled": Problem(429, 2055, "Tunggu {seconds} detik sebelum meminta kode baru.",
+                              "Wait {seconds} seconds before asking for a new code."),
+    "totp_count": Problem(403, 2056, "Kode TOTP ini hanya berlaku untuk {allowed} dokumen.",
+                          "This TOTP code covers only {allowed} documents."),
+    # the server
+    "server_error": Problem(503, 5030, "Permintaan gagal di server; coba lagi.", "The request failed on the server; try again."),
+    "signing_failed": Problem(503, 5031, "Penandatanganan gagal di server; coba lagi.", "Signing failed on the server; try again."),
+}
+
+
+class ApiError(Exception):
+    """Answer the request with the table's ``key`` row; ``values`` fill its placeholders and extra keys."""
+
+    def __init__(self, key: str, **values):
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+    @property
+    def problem(self) -> Problem:
+        """Return the table row."""
+        return ERRORS[self.key]
+
+
+EXTRA_KEYS = ("remaining", "field", "index")
+
+
+def english() -> bool:
+    """Return whether the client prefers English (``Accept-Language: en``); Indonesian is the default."""
+    return request.accept_languages.best_match(["id", "en"], default="id") == "en"
+
+
+def message(key: str, **values) -> str:
+    """Return the message of a row in the client's language."""
+    problem = ERRORS[key]
+    return (problem.en if english() else problem.id).format_map(_Defaults(values))
+
+
+class _Defaults(dict):
+    def __missing__(self, name: str) -> str:
+        return "?"
+
+
+def response(error: ApiError):
+    """Return the JSON response of an error."""
+    problem = error.problem
+    body = {"status_code": problem.code, "message": message(error.key, **error.values), "error": error.key}
+    body.update({key: error.values[key] for key in EXTRA_KEYS if key in error.values})
+    return jsonify(body), problem.http

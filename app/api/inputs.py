@@ -1,0 +1,195 @@
+"""Reading eSign API requests: the JSON body, the subscriber, base64 PDFs and ``signatureProperties``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+
+from flask import current_app, request
+
+from signer.errors import AppearanceError
+from signer.stamp import load_image
+
+from ..services import signing
+from ..services.signing import Details, DocumentRefused, Placement, Upload
+from ..services.uploads import STAMP_HEIGHT, STAMP_WIDTH
+from .errors import ApiError
+from .placement import stamp_box
+
+TEXT_LIMIT = 200
+_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]+={0,2}$")
+_DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
+DOCUMENT_ERRORS = {
+    "empty": "file_empty",
+    "too_large": "file_too_large",
+    "not_pdf": "file_not_pdf",
+    "encrypted": "file_encrypted",
+    "wrong_password": "file_wrong_password",
+    "damaged": "file_damaged",
+}
+
+
+def body() -> dict:
+    """Return the JSON object of the request, or raise ``malformed_json``."""
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise ApiError("malformed_json")
+    return data
+
+
+def text(data: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT) -> str | None:
+    """Return a string field (trimmed), None when absent; raise ``missing_field``/``invalid_field``."""
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise ApiError("missing_field", field=name)
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ApiError("invalid_field", field=name)
+    return value.strip()
+
+
+def identity(data: dict) -> tuple[str | None, str | None]:
+    """Return the ``nik`` and ``email`` of the request (at least one), or raise."""
+    nik, email = text(data, "nik", limit=32), text(data, "email", limit=254)
+    if not nik and not email:
+        raise ApiError("missing_field", field="nik/email")
+    return nik, email
+
+
+def decode(value: object, index: int) -> bytes:
+    """Decode one base64 file (a ``data:`` URL prefix and line breaks are allowed); raise on empty or bad base64."""
+    if not isinstance(value, str):
+        raise ApiError("file_not_base64", index=index)
+    value = _DATA_URL.sub("", value.strip()) if value[:5].lower() == "data:" else value.strip()
+    if any(space in value for space in (" ", "\n", "\r", "\t")):
+        value = re.sub(r"\s+", "", value)
+    if not value:
+        raise ApiError("file_empty", index=index)
+    limit = int(current_app.config["MAX_PDF_BYTES"])
+    if len(value) * 3 // 4 > limit + 3:
+        raise ApiError("file_too_large", index=index, mb=limit // (1024 * 1024))
+    if not _BASE64.match(value):
+        raise ApiError("file_not_base64", index=index)
+    bare = value.rstrip("=")
+    altchars = b"-_" if "-" in bare or "_" in bare else None
+    try:  # standard or URL-safe alphabet, padding optional
+        data = base64.b64decode(bare + "=" * (-len(bare) % 4), altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError("file_not_base64", index=index) from None
+    if not data:
+        raise ApiError("file_empty", index=index)
+    return data
+
+
+def refusal(exc: DocumentRefused, index: int, signing_use: bool = False) -> ApiError:
+    """Return the API error of a refused document."""
+    key = DOCUMENT_ERRORS.get(exc.reason, "file_damaged")
+    if signing_use and key == "file_encrypted":
+        key = "file_encrypted_sign"
+    return ApiError(key, index=index, mb=int(current_app.config["MAX_PDF_BYTES"]) // (1024 * 1024))
+
+
+def check_pdf(data: bytes, index: int) -> None:
+    """Refuse a file to sign that is not a usable, unencrypted PDF with the error of its reason."""
+    try:
+        signing.check_document(Upload(f"{index}.pdf", data))
+    except DocumentRefused as exc:
+        raise refusal(exc, index, signing_use=True) from None
+
+
+def files(data: dict) -> list[bytes]:
+    """Return the PDFs of ``file`` (an array; one string is taken as an array of one), each checked."""
+    value = data.get("file")
+    if value is None or value == []:
+        raise ApiError("no_files") if value == [] else ApiError("missing_field", field="file")
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise ApiError("invalid_field", field="file")
+    maximum = int(current_app.config["API_MAX_FILES"])
+    if len(value) > maximum:
+        raise ApiError("too_many_files", max=maximum)
+    documents = [decode(item, number) for number, item in enumerate(value, start=1)]
+    for number, document in enumerate(documents, start=1):
+        check_pdf(document, number)
+    return documents
+
+
+def _number(props: dict, name: str, default: float | None, index: int) -> float:
+    value = props.get(name, default)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ApiError("bad_box", index=index) from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ApiError("bad_box", index=index)
+    return float(value)
+
+
+def _page(props: dict, index: int) -> int:
+    value = props.get("page", 1)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ApiError("bad_page", index=index, page=value if isinstance(value, int) else "?", pages="?")
+    return value
+
+
+def _image(props: dict, index: int) -> bytes | None:
+    value = props.get("imageBase64")
+    if not value:
+        return None
+    if not isinstance(value, str):
+        raise ApiError("bad_image", index=index)
+    try:
+        image = base64.b64decode(re.sub(r"\s+", "", _DATA_URL.sub("", value)), validate=True)
+        load_image(image)
+    except (binascii.Error, ValueError, AppearanceError):
+        raise ApiError("bad_image", index=index) from None
+    return image
+
+
+def _details(props: dict) -> Details:
+    values = {}
+    for name, field in (("reason", "reason"), ("location", "location"), ("contactInfo", "contact_info")):
+        values[field] = text(props, name) or ""
+    return Details(**values)
+
+
+def _one(props: object, data: bytes, index: int) -> Upload:
+    """Return the upload of file ``index`` with the placement and details of its properties."""
+    if not isinstance(props, dict):
+        raise ApiError("invalid_field", field="signatureProperties")
+    details = _details(props)
+    tampilan = str(props.get("tampilan") or "INVISIBLE").upper()
+    if tampilan not in ("VISIBLE", "INVISIBLE"):
+        raise ApiError("bad_tampilan", index=index)
+    if tampilan == "INVISIBLE":
+        return Upload(f"api-{index}.pdf", data, Placement(), details)
+    width, height = _number(props, "width", STAMP_WIDTH, index), _number(props, "height", STAMP_HEIGHT, index)
+    if width <= 0 or height <= 0:
+        raise ApiError("bad_box", index=index)
+    x, y = _number(props, "originX", 0, index), _number(props, "originY", 0, index)
+    tag = text(props, "tag")
+    page, box = stamp_box(data, index, _page(props, index), x, y, width, height, tag)
+    details = Details(details.reason, details.location, "", details.contact_info, _image(props, index))
+    return Upload(f"api-{index}.pdf", data, Placement(page=page, box=box), details)
+
+
+def uploads(data: dict, documents: list[bytes]) -> list[Upload]:
+    """Return the files with their ``signatureProperties`` (none, one for all, or one per file)."""
+    props = data.get("signatureProperties")
+    if props is None or props == []:
+        props = [{}]
+    if isinstance(props, dict):
+        props = [props]
+    if not isinstance(props, list):
+        raise ApiError("invalid_field", field="signatureProperties")
+    if len(props) not in (1, len(documents)):
+        raise ApiError("properties_count", files=len(documents))
+    chosen = props * len(documents) if len(props) == 1 else props
+    return [_one(item, document, number) for number, (item, document) in enumerate(zip(chosen, documents), start=1)]

@@ -1,0 +1,252 @@
+"""``/csc/v2``: info, auth/login, credentials/list|info|authorize and signatures/signHash (CSC API v2).
+
+The subscriber logs in with their portal username (or e-mail) and password over HTTP Basic and gets a
+short-lived bearer token. ``credentials/authorize`` takes the passphrase as the PIN (and optionally the
+API signing code as the OTP), checks it against the key — a wrong one counts toward the signing lock —
+and returns a SAD bound to the given hashes (see ``sad.py``). ``signatures/signHash`` signs exactly those
+hashes with RSA PKCS#1 v1.5 once. Errors are ``{"error", "error_description"}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from signer.errors import SignerError, WrongPassphrase
+
+from ..api import totp
+from ..api.errors import ApiError
+from ..extensions import csrf, db
+from ..lifecycle import CertificateStatus
+from ..models import Account, Certificate
+from ..services import login, pki, signing
+from ..services.audit import Actor, record
+from . import sad
+from .errors import CscError, invalid_request, response
+
+log = logging.getLogger(__name__)
+bp = Blueprint("csc", __name__, url_prefix="/csc/v2")
+csrf.exempt(bp)
+SHA256 = "2.16.840.1.101.3.4.2.1"
+SIGN_ALGOS = ("1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1")  # sha256WithRSAEncryption, rsaEncryption
+MAX_HASHES = 20
+OPEN = ("csc.info", "csc.login")
+KEPT = ("invalid_pin", "locked")  # the wrong-passphrase count is committed
+
+
+@bp.before_request
+def bearer():
+    """Bound the body, then require a valid bearer token except for info and login."""
+    request.max_content_length = int(current_app.config["API_MAX_BODY_BYTES"])
+    if request.endpoint in OPEN:
+        return None
+    header = request.headers.get("Authorization", "")
+    claims = sad.read_token(header[7:].strip()) if header[:7].lower() == "bearer " else None
+    account = db.session.get(Account, claims[0]) if claims else None
+    if account is None or account.session_version != claims[1] or not login.can_sign_in(account):
+        return response(CscError("invalid_token", "The access token is missing, invalid or expired.", 401))
+    g.csc_account = account
+    return None
+
+
+@bp.errorhandler(CscError)
+def csc_error(error: CscError):
+    """Answer a CSC error, keeping only the changes that count wrong passphrases."""
+    if error.error not in KEPT:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return response(error)
+
+
+@bp.errorhandler(Exception)
+def unexpected(error: Exception):
+    """Answer an unexpected failure as a CSC error, never a stack trace."""
+    log.exception("CSC call %s failed", request.path)
+    db.session.rollback()
+    return response(CscError("server_error", "The request failed on the server; try again.", 503))
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """Answer an oversized body."""
+    return response(CscError("invalid_request", "The request is too large.", 413))
+
+
+def _body() -> dict:
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise invalid_request("The request body must be a JSON object.")
+    return data
+
+
+def _actor() -> Actor:
+    account = g.csc_account
+    return Actor(f"csc:{account.username or account.email}", ip=request.remote_addr, agency_id=account.agency_id)
+
+
+def _credential(data: dict) -> Certificate:
+    """Return the signing certificate named by ``credentialID`` if it is the account's current one."""
+    credential_id = data.get("credentialID")
+    if not isinstance(credential_id, str) or not credential_id:
+        raise invalid_request("Missing or invalid parameter credentialID.")
+    try:
+        certificate = signing.signing_certificate(g.csc_account)
+    except signing.SigningRefused as exc:
+        raise CscError("access_denied", "The credential cannot sign now: " + _reason(exc), 403) from None
+    if str(certificate.id) != credential_id:
+        raise invalid_request("Invalid parameter credentialID.")
+    return certificate
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, signing.SigningLocked):
+        return "signing is locked after repeated wrong passphrases."
+    account = g.csc_account
+    return f"account status {account.status}." if account.status else "no active certificate."
+
+
+def _hashes(data: dict) -> list[str]:
+    hashes = data.get("hash")
+    if not isinstance(hashes, list) or not hashes or len(hashes) > MAX_HASHES:
+        raise invalid_request("Missing or invalid parameter hash.")
+    for item in hashes:
+        try:
+            if not isinstance(item, str) or len(base64.b64decode(item, validate=True)) != 32:
+                raise ValueError
+        except (binascii.Error, ValueError):
+            raise invalid_request("Invalid Base64 hash string parameter.") from None
+    return hashes
+
+
+@bp.post("/info")
+def info():
+    """Describe the service."""
+    return jsonify(specs="2.0.0.2", name="Paraf", logo="", region="ID", lang="id",
+                   description="Paraf remote signing (CSC API v2)", authType=["basic"],
+                   methods=["auth/login", "credentials/list", "credentials/info", "credentials/authorize",
+                            "signatures/signHash"])
+
+
+@bp.post("/auth/login", endpoint="login")
+def login_():
+    """Exchange the portal username/e-mail and password (HTTP Basic) for a bearer token."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic":
+        return response(CscError("invalid_request", "HTTP Basic credentials are required.", 401))
+    _account, account = login.check_first_factor(auth.username or "", auth.password or "")
+    if account is None:
+        return response(CscError("authentication_error", "Wrong username or password.", 401))
+    token, lifetime = sad.issue_token(account.id, account.session_version)
+    record(Actor(f"csc:{account.username or account.email}", ip=request.remote_addr, agency_id=account.agency_id),
+           "csc.login", "account", account.id)
+    db.session.commit()
+    return jsonify(access_token=token, expires_in=lifetime)
+
+
+@bp.post("/credentials/list")
+def credentials_list():
+    """List the account's signing credential (its current certificate), if it may sign."""
+    try:
+        ids = [str(signing.signing_certificate(g.csc_account).id)]
+    except signing.SigningRefused:
+        ids = []
+    return jsonify(credentialIDs=ids)
+
+
+@bp.post("/credentials/info")
+def credentials_info():
+    """Describe a credential: key, certificate chain, explicit authorization with PIN and optional OTP."""
+    data = _body()
+    certificate = _credential(data)
+    from asn1crypto import x509
+
+    cert = x509.Certificate.load(certificate.der)
+    hierarchy = pki.context().hierarchy()
+    wanted = data.get("certificates", "single")
+    chain = {"none": [], "chain": [certificate.der, hierarchy.issuing, hierarchy.root]}.get(wanted, [certificate.der])
+    answer = {
+        "key": {"status": "enabled", "algo": list(SIGN_ALGOS), "len": cert.public_key.bit_size},
+        "cert": {"status": "valid" if certificate.status == CertificateStatus.ISSUE else "revoked",
+                 "certificates": [base64.b64encode(der).decode("ascii") for der in chain]},
+        "authMode": "explicit",
+        "SCAL": "2",
+        "PIN": {"presence": "true", "format": "A", "label": "Passphrase", "description": "Passphrase kunci tanda tangan"},
+        "OTP": {"presence": "optional", "type": "online", "format": "N", "label": "OTP", "ID": "api-sign",
+                "description": "Kode dari /api/v2/sign/get/totp (faktor kedua)"},
+        "multisign": MAX_HASHES,
+        "lang": "id",
+    }
+    if data.get("certInfo"):
+        answer["cert"].update(issuerDN=cert.issuer.human_friendly, serialNumber=format(cert.serial_number, "x"),
+                              subjectDN=cert.subject.human_friendly,
+                              validFrom=cert.not_valid_before.strftime("%Y%m%d%H%M%SZ"),
+                              validTo=cert.not_valid_after.strftime("%Y%m%d%H%M%SZ"))
+    return jsonify(answer)
+
+
+@bp.post("/credentials/authorize")
+def credentials_authorize():
+    """Check the PIN (passphrase) and optional OTP; return a SAD bound to the hashes, for ``numSignatures``."""
+    data = _body()
+    certificate = _credential(data)
+    hashes = _hashes(data)
+    count = data.get("numSignatures", len(hashes))
+    if isinstance(count, bool) or not isinstance(count, int) or not len(hashes) <= count <= MAX_HASHES:
+        raise invalid_request("Invalid parameter numSignatures.")
+    pin = data.get("PIN")
+    if not isinstance(pin, str) or not pin:
+        raise invalid_request("Missing parameter PIN (the passphrase).")
+    account, actor = g.csc_account, _actor()
+    if data.get("OTP") is not None:
+        try:
+            totp.consume(account, data["OTP"], count)
+        except ApiError as exc:
+            db.session.commit() if exc.key in ("totp_wrong", "totp_locked") else db.session.rollback()
+            raise CscError("invalid_otp", "Invalid OTP.") from None
+    try:
+        signing.check_passphrase(account, certificate, pin, actor)
+    except signing.SigningLocked:
+        raise CscError("locked", "Wrong PIN; signing is now locked. Reset the passphrase.", 403) from None
+    except signing.PassphraseWrong as exc:
+        raise CscError("invalid_pin", f"Invalid PIN; {exc.remaining} tries left.") from None
+    except SignerError:
+        log.exception("cannot open the key of certificate %s", certificate.id)
+        raise CscError("server_error", "The key cannot be opened.", 503) from None
+    token, lifetime = sad.issue_sad(account.id, str(certificate.id), pin, hashes, count)
+    record(actor, "csc.authorize", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
+    db.session.commit()
+    return jsonify(SAD=token, expiresIn=lifetime)
+
+
+@bp.post("/signatures/signHash")
+def sign_hash():
+    """Sign the hashes a SAD was issued for, once."""
+    data = _body()
+    certificate = _credential(data)
+    hashes = _hashes(data)
+    if data.get("hashAlgo", SHA256) != SHA256 or data.get("signAlgo") not in SIGN_ALGOS:
+        raise invalid_request("Unsupported hashAlgo or signAlgo (SHA-256 with RSA only).")
+    token = data.get("SAD")
+    account = g.csc_account
+    activation = sad.open_sad(token, account.id) if isinstance(token, str) else None
+    if activation is None or activation.credential_id != str(certificate.id):
+        raise CscError("invalid_request", "Invalid or expired SAD.")
+    if not set(hashes) <= activation.hashes or len(hashes) > activation.count:
+        raise CscError("invalid_request", "The hashes are not those the SAD was issued for.")
+    if not sad.spend(activation):
+        raise CscError("invalid_request", "The SAD was already used.")
+    try:
+        signatures = pki.sign_digests(certificate, activation.passphrase, [base64.b64decode(h) for h in hashes])
+    except WrongPassphrase:
+        raise CscError("invalid_request", "Invalid SAD: the passphrase changed since it was issued.") from None
+    except SignerError:
+        log.exception("signHash failed for certificate %s", certificate.id)
+        raise CscError("server_error", "Signing failed; try again.", 503) from None
+    record(_actor(), "csc.sign_hash", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
+    db.session.commit()
+    return jsonify(signatures=[base64.b64encode(s).decode("ascii") for s in signatures])
