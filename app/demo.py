@@ -1,7 +1,7 @@
-"""The demo data set (`flask demo seed`): an agency, a verifier, a subscriber holding an ISSUE certificate, a registry,
-and an integration API client scoped to the agency.
+"""The demo data set (`flask demo seed`): an agency with its verifier, a subscriber and the agency head (both holding an
+ISSUE certificate), a central RA, an admin, a registry, and an integration API client scoped to the agency.
 
-Both accounts get a confirmed authenticator; its base32 secret goes into demo-accounts.json (``totp_secret``).
+Every account gets a confirmed authenticator; its base32 secret goes into demo-accounts.json (``totp_secret``).
 """
 
 from __future__ import annotations
@@ -37,42 +37,58 @@ def seed() -> dict:
     for person, servant in people:
         db.session.add(PopulationRecord(**{k: person[k] for k in ("nik", "name", "birth_date", "gender")}, photo_path=None))
         db.session.add(AsnRecord(**servant))
-    verifier_password = one_time_password()
-    verifier = Account(role=Role.VERIFIER, agency_id=agency.id, email=f"verifikator@{AGENCY[2]}", username="verifikator",
-                       password_hash=hash_password(verifier_password), name="Verifikator Demo")
-    db.session.add(verifier)
-    db.session.flush()
-    _device, verifier_secret = authenticators.provision(verifier, "Demo")
+    credentials = {
+        "verifier": _staff(Role.VERIFIER, "verifikator", "Verifikator Demo", agency),
+        "central_ra": _staff(Role.CENTRAL_RA, "ra.pusat", "RA Pusat Demo", None),
+        "admin": _staff(Role.ADMIN, "admin", "Admin Demo", None),
+    }
+    subscriber = _certified(Role.SUBSCRIBER, "pengguna.demo", agency, *people[0], actor)
+    head = _certified(Role.AGENCY_HEAD, "pimpinan.demo", agency, *people[1], actor)
+    _client, api_credentials = api_clients.create("Aplikasi Demo", [AGENCY[0]], actor)
+    return {
+        **credentials,
+        "subscriber": subscriber,
+        "agency_head": head,
+        "api_client": {"username": api_credentials.client_id, "password": api_credentials.secret},
+    }
 
-    person, servant = people[0]
-    subscriber_password, passphrase = one_time_password(), "Demo#" + secrets.token_hex(4) + "Aa"
-    username = "pengguna.demo"
-    subscriber = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=f"{username}@{AGENCY[2]}", username=username,
-                         password_hash=hash_password(subscriber_password), name=person["name"])
-    subscriber.agency = agency
-    db.session.add(subscriber)
+
+def _staff(role: Role, username: str, name: str, agency: Agency | None) -> dict:
+    """Create a staff account with a confirmed authenticator; return its credentials."""
+    password = one_time_password()
+    domain = agency.email_domain if agency else "paraf.local"
+    account = Account(role=role, agency_id=agency.id if agency else None, email=f"{username}@{domain}", username=username,
+                      password_hash=hash_password(password), name=name)
+    db.session.add(account)
+    db.session.flush()
+    _device, secret = authenticators.provision(account, "Demo")
+    return {"username": username, "password": password, "totp_secret": secret}
+
+
+def _certified(role: Role, username: str, agency: Agency, person: dict, servant: dict, actor: Actor) -> dict:
+    """Create a verified account of ``agency`` holding an ISSUE certificate; return its credentials."""
+    from .services import pki
+
+    password, passphrase = one_time_password(), "Demo#" + secrets.token_hex(4) + "Aa"
+    account = Account(role=role, agency_id=agency.id, email=f"{username}@{agency.email_domain}", username=username,
+                      password_hash=hash_password(password), name=person["name"])
+    account.agency = agency
+    db.session.add(account)
     for action in ("register", "submit", "approve"):
-        lifecycle.apply(subscriber, "account", action, actor)
+        lifecycle.apply(account, "account", action, actor)
     now = utcnow()
     db.session.add(SubscriberProfile(
-        account_id=subscriber.id, nik=person["nik"], nip=servant["nip"], name=person["name"], birth_date=person["birth_date"],
-        gender=person["gender"], phone="+628123450000", phone_verified_at=now, employment=Employment.ASN,
+        account_id=account.id, nik=person["nik"], nip=servant["nip"], name=person["name"], birth_date=person["birth_date"],
+        gender=person["gender"], phone=f"+62812345{account.id:04d}", phone_verified_at=now, employment=Employment.ASN,
         unit=servant["unit"], position=servant["position"], province=servant["province"], population_match=True,
         asn_match=True, consent_privacy_at=now, consent_agreement_at=now, submitted_at=now, wizard_step=5, wizard_data={},
     ))
     db.session.flush()
-    from .services import pki
-
-    certificate = pki.issue_subscriber_certificate(issuance.subject_of(subscriber), passphrase, actor, email=subscriber.email)
-    certificate.account_id = subscriber.id
-    _device, subscriber_secret = authenticators.provision(subscriber, "Demo")
-    _client, api_credentials = api_clients.create("Aplikasi Demo", [AGENCY[0]], actor)
-    return {
-        "verifier": {"username": "verifikator", "password": verifier_password, "totp_secret": verifier_secret},
-        "subscriber": {"nik": person["nik"], "email": subscriber.email, "passphrase": passphrase, "username": username,
-                       "password": subscriber_password, "totp_secret": subscriber_secret},
-        "api_client": {"username": api_credentials.client_id, "password": api_credentials.secret},
-    }
+    certificate = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+    certificate.account_id = account.id
+    _device, secret = authenticators.provision(account, "Demo")
+    return {"nik": person["nik"], "email": account.email, "passphrase": passphrase, "username": username,
+            "password": password, "totp_secret": secret}
 
 
 @demo_cli.command("seed")

@@ -91,6 +91,8 @@ def home_for(account: Account) -> str:
     """Return where an account lands after signing in."""
     if account.role in (Role.VERIFIER, Role.CENTRAL_RA, Role.ADMIN):
         return url_for("verifier.queue")
+    if account.role == Role.AGENCY_HEAD:
+        return url_for("agency_head.index")
     return url_for("enrolment.status")
 
 

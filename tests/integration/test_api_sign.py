@@ -8,6 +8,7 @@ import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import func, select
 
+from app import lifecycle
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Certificate, SignedDocument
@@ -172,9 +173,9 @@ def test_subscribers_who_cannot_sign_are_refused(app, client, caller, change, co
         account = db.session.get(Account, caller.subscriber.id)
         certificate = db.session.get(Certificate, caller.subscriber.certificate_id)
         if change == "suspended":
-            account.status = AccountStatus.SUSPENDED
+            lifecycle.apply(account, "account", "suspend", Actor("ra-test"), reason="akun diambil alih")
         elif change == "update":
-            account.status = AccountStatus.UPDATE
+            lifecycle.apply(account, "account", "request_update", Actor("verifier-test"))
         elif change == "activated":
             account.status = AccountStatus.ACTIVATED
         elif change == "revoked":

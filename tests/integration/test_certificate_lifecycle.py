@@ -21,6 +21,7 @@ from app.services.audit import SYSTEM
 from app.services.signing import Details, Placement, SigningRefused, Upload
 from signer import revocation
 from signer.errors import SignerError, WrongPassphrase
+from tests.api_helpers import b64, make_client
 from tests.certificate_helpers import deliver, give_registry_photo, make_verifier, verify_phone
 from tests.conftest import browser_like_client
 from tests.pdfs import make_pdf
@@ -401,6 +402,13 @@ def test_sweep_with_a_moved_clock_reminds_once_each_then_expires(app, runner, su
         sign_one(app, person.id, person.passphrase)
     overview = text(signed_in_client(app, person.user_id).get("/sertifikat"))
     assert 'id="certificate-status">EXPIRED' in overview and "Ajukan penerbitan ulang" in overview
+    _name, headers = make_client(app, [person.agency_id])
+    status = app.test_client().post("/api/v2/user/check/status", json={"email": person.email}, headers=headers)
+    assert status.status_code == 200 and status.get_json()["status"] == "EXPIRED"
+    signed = app.test_client().post("/api/v2/sign/pdf", headers=headers, json={
+        "email": person.email, "passphrase": person.passphrase, "file": [b64(make_pdf())],
+        "signatureProperties": [{"tampilan": "INVISIBLE"}]})
+    assert signed.status_code == 403 and signed.get_json()["status_code"] == 2031
 
     result = runner.invoke(args=["certificates", "sweep"])
     assert result.exit_code == 0 and "sweep: expired" in result.output

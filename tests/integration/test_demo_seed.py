@@ -37,7 +37,7 @@ def test_seed_writes_working_credentials_once(demo_app, tmp_path):
     result = runner.invoke(args=["demo", "seed"])
     assert result.exit_code == 0, result.output
     credentials = json.loads((tmp_path / "demo-accounts.json").read_text())
-    assert set(credentials) == {"verifier", "subscriber", "api_client"}
+    assert set(credentials) == {"verifier", "central_ra", "admin", "agency_head", "subscriber", "api_client"}
 
     with demo_app.app_context():
         subscriber = db.session.execute(select(Account).where(Account.username == credentials["subscriber"]["username"])).scalar_one()
@@ -50,7 +50,8 @@ def test_seed_writes_working_credentials_once(demo_app, tmp_path):
             assert key.sign(b"demo")
         assert db.session.execute(select(PopulationRecord)).scalars().first() is not None
 
-    for who, home in (("verifier", "/verifikator/"), ("subscriber", "/status")):
+    for who, home in (("verifier", "/verifikator/"), ("central_ra", "/verifikator/"), ("admin", "/verifikator/"),
+                      ("agency_head", "/pimpinan/"), ("subscriber", "/status")):
         client = demo_app.test_client()
         account = credentials[who]
         assert account["totp_secret"] and pyotp.TOTP(account["totp_secret"]).now().isdigit()
