@@ -8,6 +8,9 @@ be shared between threads.
 
 Give every call its own ``TimeStamper``: pyHanko caches parsed responses and
 certificates on it.
+
+Importing this module makes pyHanko read PDF hex strings (a signature's
+``/Contents``) in one slice rather than byte by byte; see :func:`_read_hex_string`.
 """
 
 from __future__ import annotations
