@@ -2,7 +2,9 @@
 
 Trust is anchored in the given root only. Revocation data is what the caller
 passes plus what the document's DSS holds; nothing is fetched. Each call
-parses its own certificates (asn1crypto objects are not thread-safe).
+parses its own certificates, CRLs and OCSP responses once and shares them between the validation contexts of its
+signatures (asn1crypto objects are not thread-safe, but one call runs in one thread); every signature still gets
+fresh contexts, so no path or revocation result of one signature leaks into another.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from asn1crypto import x509
+from asn1crypto import crl, ocsp, x509
 from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
@@ -114,25 +116,40 @@ def _read_dss(reader: PdfFileReader) -> _Dss:
 
 
 class _Contexts:
-    """Fresh validation contexts over the same trust anchor and revocation data."""
+    """Fresh validation contexts over the same trust anchor and revocation data, parsed once per call.
+
+    asn1crypto objects cache what they compute (hashes, key identifiers, parsed fields), so handing the same parsed
+    objects to every context makes building one cheap; each context still has its own registry and caches.
+    """
 
     def __init__(self, root: bytes, other_certs: Sequence[bytes], crls: Sequence[bytes], ocsps: Sequence[bytes], dss: _Dss):
-        self.root = root
-        self.other_certs = list(other_certs)
-        self.crls = [*crls, *(c.dump() for c in dss.crls)]
-        self.ocsps = [*ocsps, *(o.dump() for o in dss.ocsps)]
-        self.dss_certs = [c.dump() for c in dss.certs]
+        self.root = x509.Certificate.load(root)
+        self.other_certs = [*_load_certs(other_certs), *dss.certs]
+        self.crls = [*(crl.CertificateList.load(der) for der in crls), *dss.crls]
+        self.ocsps = [*(ocsp.OCSPResponse.load(der) for der in ocsps), *dss.ocsps]
+        self._revocation_known: dict[tuple[bytes, ...], bool] = {}
 
     def make(self, mode: str) -> ValidationContext:
         """Return a context with revocation mode ``soft-fail`` or ``hard-fail``."""
         return ValidationContext(
-            trust_roots=[x509.Certificate.load(self.root)],
-            other_certs=_load_certs([*self.other_certs, *self.dss_certs]),
-            crls=self.crls,
-            ocsps=self.ocsps,
+            trust_roots=[self.root],
+            other_certs=list(self.other_certs),
+            crls=list(self.crls),
+            ocsps=list(self.ocsps),
             allow_fetching=False,
             revocation_mode=mode,
         )
+
+    async def revocation_known(self, status: PdfSignatureStatus, embedded: list[x509.Certificate]) -> bool:
+        """Return :func:`_revocation_known` for the signer's certificate and the certificates the signature embeds.
+
+        The answer depends only on those certificates and this call's trust anchor and revocation data, so
+        signatures by the same certificate with the same embedded certificates share one hard-fail check.
+        """
+        key = (status.signing_cert.dump(), *(cert.dump() for cert in embedded))
+        if key not in self._revocation_known:
+            self._revocation_known[key] = await _revocation_known(self, status, embedded)
+        return self._revocation_known[key]
 
 
 async def _revocation_known(contexts: _Contexts, status: PdfSignatureStatus, embedded: list[x509.Certificate]) -> bool:
@@ -212,7 +229,7 @@ async def _validate_signature(
     embedded = sig.other_embedded_certs
     if status.revocation_details is not None:
         revocation, checked = "revoked", True
-    elif status.trusted and await _revocation_known(contexts, status, embedded):
+    elif status.trusted and await contexts.revocation_known(status, embedded):
         revocation, checked = "good", True
     else:
         revocation, checked = "unknown", False
@@ -265,9 +282,11 @@ async def async_validate_pdf(
     crls: Sequence[bytes] = (),
     ocsps: Sequence[bytes] = (),
     password: str | None = None,
+    reader: PdfFileReader | None = None,
 ) -> list[SignatureReport]:
     """Validate every signature of a PDF; see :func:`validate_pdf`."""
-    reader = open_reader(pdf_bytes, password=password)
+    if reader is None:
+        reader = open_reader(pdf_bytes, password=password)
     try:
         dss = _read_dss(reader)
         contexts = _Contexts(root_der, other_certs, crls, ocsps, dss)
@@ -288,7 +307,8 @@ def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[Sig
 
     ``other_certs`` are intermediate certificates (DER); ``crls`` and
     ``ocsps`` are current revocation data (DER), used together with what the
-    document's DSS holds; ``password`` opens an encrypted PDF. Document time stamps (B-LTA) are not reported on
-    their own; they raise the level of the signatures they follow.
+    document's DSS holds; ``password`` opens an encrypted PDF; ``reader`` is the same bytes already opened
+    with :func:`signer.pdf.open_reader` (and ``password``), to spare a second parse. Document time stamps (B-LTA)
+    are not reported on their own; they raise the level of the signatures they follow.
     """
     return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, *args, **kwargs))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext, ngettext
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signer import keys, pdf
 from signer.errors import PdfError, SignerError, WrongPassphrase
@@ -107,8 +108,11 @@ def signing_certificate(account: Account) -> Certificate:
     return certificate
 
 
-def check_document(upload: Upload, password: str | None = None) -> None:
-    """Refuse an empty, oversized, damaged, encrypted (unless ``password`` opens it) or non-PDF file, naming it."""
+def check_document(upload: Upload, password: str | None = None) -> PdfFileReader:
+    """Refuse an empty, oversized, damaged, encrypted (unless ``password`` opens it) or non-PDF file, naming it.
+
+    Return the parsed document, for a caller that reads it next (validation), so the file is parsed once.
+    """
     limit = int(current_app.config.get("MAX_PDF_BYTES", 20 * 1024 * 1024))
     if not upload.data:
         raise DocumentRefused(gettext("Berkas %(name)s kosong (0 byte).", name=upload.filename), upload.filename, "empty")
@@ -119,7 +123,7 @@ def check_document(upload: Upload, password: str | None = None) -> None:
             "too_large",
         )
     try:
-        pdf.open_reader(upload.data, password=password)
+        return pdf.open_reader(upload.data, password=password)
     except PdfError as exc:
         raise _refused(upload.filename, exc) from exc
 

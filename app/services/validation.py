@@ -78,11 +78,23 @@ def current_crls() -> list[bytes]:
 
 
 def revision_hashes(data: bytes) -> set[str]:
-    """Return the SHA-256 of the whole file and of each earlier revision (every prefix ending at ``%%EOF``)."""
-    hashes = {hashlib.sha256(data).hexdigest()}
+    """Return the SHA-256 of the whole file and of each earlier revision (every prefix ending at ``%%EOF``).
+
+    One running hash over the file, copied at each cut, so the file is hashed once rather than once per prefix.
+    """
+    cuts = set()
     for match in _EOF.finditer(data):
-        hashes.add(hashlib.sha256(data[: match.start() + 5]).hexdigest())
-        hashes.add(hashlib.sha256(data[: match.end()]).hexdigest())
+        cuts.add(match.start() + 5)
+        cuts.add(match.end())
+    hashes = set()
+    running, done = hashlib.sha256(), 0
+    view = memoryview(data)
+    for cut in sorted(cuts):
+        running.update(view[done:cut])
+        done = cut
+        hashes.add(running.hexdigest())
+    running.update(view[done:])
+    hashes.add(running.hexdigest())
     return hashes
 
 
@@ -91,10 +103,11 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
 
     :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
     """
-    check_document(Upload(filename, data), password)
+    reader = check_document(Upload(filename, data), password)
     hierarchy = pki.context().hierarchy()
     try:
-        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[], password=password)
+        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[], password=password,
+                               reader=reader)
     except PdfError as exc:
         raise DocumentRefused(
             gettext("Berkas %(name)s rusak atau tanda tangan di dalamnya tidak dapat dibaca.", name=filename), filename

@@ -1,0 +1,63 @@
+"""The verification shortcuts give exactly what the slow ways gave: hex strings as pyHanko reads them, revision hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import re
+
+import pytest
+from pyhanko.pdf_utils import generic
+
+from app.services.validation import revision_hashes
+from signer import pdf
+
+HEX_CASES = [
+    b"<>",
+    b"<a>",
+    b"<ABCDEF0123>",
+    b"< 4 1\n4\r2\t\x0c\x00 43 >rest",
+    b"<41 4>",
+    b"<>>",
+    b"<41%comment\n42>x",  # a comment inside: pyHanko's reader decides
+    b"<4G>",  # a bad token: pyHanko's error
+    b"<414243",  # no closing bracket: pyHanko's error
+    b"<" + bytes(range(256)).hex().encode() * 200 + b"> 0 obj",
+]
+
+
+def _read(reader, data: bytes):
+    stream = io.BytesIO(b"xx" + data)
+    stream.seek(2)
+    try:
+        value = reader(stream)
+    except Exception as exc:  # noqa: BLE001 - the error itself is what is compared
+        return type(exc), str(exc)
+    return type(value), bytes(value.original_bytes), stream.tell()
+
+
+@pytest.mark.parametrize("data", HEX_CASES)
+def test_hex_string_reader_matches_pyhanko(data):
+    assert _read(pdf._read_hex_string, data) == _read(pdf._read_hex_string_slowly, data)
+
+
+def test_hex_string_reader_matches_pyhanko_on_random_input():
+    rng = random.Random(7)
+    for _ in range(300):
+        body = bytes(rng.choice(b"0123456789abcdefABCDEF \n\r\tx%") for _ in range(rng.randint(0, 40)))
+        data = b"<" + body + b">tail"
+        assert _read(pdf._read_hex_string, data) == _read(pdf._read_hex_string_slowly, data)
+
+
+def test_pyhanko_reads_hex_strings_through_the_fast_reader():
+    assert generic.read_hex_string_from_stream is pdf._read_hex_string
+
+
+def test_revision_hashes_are_the_hashes_of_every_prefix_ending_at_eof():
+    data = b"%PDF-1.7\nbody\n%%EOF\nupdate\n%%EOF\r\nmore\n%%EOF\rlast%%EOF"
+    expected = {hashlib.sha256(data).hexdigest()}
+    for match in re.finditer(rb"%%EOF(\r\n|\r|\n)?", data):
+        expected.add(hashlib.sha256(data[: match.start() + 5]).hexdigest())
+        expected.add(hashlib.sha256(data[: match.end()]).hexdigest())
+    assert revision_hashes(data) == expected
