@@ -93,6 +93,8 @@ def defaults(instance: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_IDLE_MINUTES": 30,  # signed out after this long without a request (cookie lifetime and server check)
         "SESSION_REFRESH_EACH_REQUEST": True,
+        "SIGN_IN_MAX_FAILURES": 10,  # wrong passwords or authenticator codes in a row (portal and CSC) ...
+        "SIGN_IN_BLOCK_MINUTES": 15,  # ... then sign-in is refused this long; failures older than this are forgotten
         "OTP_TTL_MINUTES": 15,
         "OTP_MAX_ATTEMPTS": 5,
         "OTP_RESEND_SECONDS": 60,

@@ -107,6 +107,7 @@ def _pending_account() -> Account | None:
         or account is None
         or account.session_version != pending.get("version")
         or not signin.can_sign_in(account)
+        or signin.is_blocked(account)
     ):
         session.pop(PENDING_KEY, None)
         return None
@@ -124,6 +125,7 @@ def _finish_sign_in(account: Account):
     """Sign the account in after both factors, record it, and go home (or to the forced password change)."""
     session.pop(PENDING_KEY, None)
     session.pop(SETUP_KEY, None)
+    signin.clear_failures(account)
     login_user(account)
     session.permanent = True
     session[SEEN_KEY] = time.time()
@@ -139,6 +141,7 @@ def _code_failed(account: Account) -> bool:
     """Record a wrong or replayed code; return True when the pending sign-in has used up its tries."""
     db.session.rollback()
     record(actor(agency_id=account.agency_id), "auth.totp_failed", "account", account.id)
+    signin.count_failure(account)
     db.session.commit()
     pending = session.get(PENDING_KEY) or {}
     pending["tries"] = int(pending.get("tries", 0)) + 1

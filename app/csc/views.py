@@ -138,8 +138,12 @@ def login_():
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return response(CscError("invalid_request", "HTTP Basic credentials are required.", 401))
-    _account, account = login.check_first_factor(auth.username or "", auth.password or "")
+    found, account = login.check_first_factor(auth.username or "", auth.password or "")
     if account is None:
+        if found is not None:
+            record(Actor("csc:login", ip=request.remote_addr, agency_id=found.agency_id), "csc.login_failed",
+                   "account", found.id)
+            db.session.commit()  # the failure counts toward the sign-in block
         return response(CscError("authentication_error", "Wrong username or password.", 401))
     token, lifetime = sad.issue_token(account.id, account.session_version)
     record(Actor(f"csc:{account.username or account.email}", ip=request.remote_addr, agency_id=account.agency_id),

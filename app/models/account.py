@@ -57,6 +57,9 @@ class Account(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     wrong_passphrases: Mapped[int] = mapped_column(Integer, default=0)  # in a row; reset by a good one
     signing_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # lifted only by a passphrase reset
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)  # wrong passwords or codes in a row
+    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sign_in_blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()

@@ -8,8 +8,9 @@ the caller's transaction and never commit; passwords never reach the audit trail
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import or_, select
 
@@ -61,12 +62,41 @@ def check_password_step(login_name: str, password: str) -> tuple[Account | None,
     """Return (account found, account signed in, whether the right password belongs to a SUSPENDED account).
 
     Only someone who typed the right password learns that the account is suspended (the password step
-    already tells them the password is right); everyone else gets the uniform failure.
+    already tells them the password is right); everyone else gets the uniform failure. A wrong password
+    counts toward the sign-in block; while an account is blocked even the right password fails.
     """
     account = find_account(login_name)
     matches = check_password(account.password_hash if account else None, password or "")
+    if account is not None and is_blocked(account):
+        return account, None, False
+    if account is not None and not matches:
+        count_failure(account)
     suspended = matches and account is not None and account.status == AccountStatus.SUSPENDED
     return account, (account if matches and can_sign_in(account) else None), suspended
+
+
+def is_blocked(account: Account, now: datetime | None = None) -> bool:
+    """Return whether too many failures in a row keep the account from signing in for now."""
+    return account.sign_in_blocked_until is not None and account.sign_in_blocked_until > (now or utcnow())
+
+
+def count_failure(account: Account, now: datetime | None = None) -> None:
+    """Count a wrong password or code; block sign-in for a while after ``SIGN_IN_MAX_FAILURES`` in a row."""
+    now = now or utcnow()
+    window = timedelta(minutes=int(current_app.config["SIGN_IN_BLOCK_MINUTES"]))
+    if account.last_failed_sign_in_at is None or now - account.last_failed_sign_in_at > window:
+        account.failed_sign_ins = 0  # an old failure is forgotten
+    account.failed_sign_ins = (account.failed_sign_ins or 0) + 1
+    account.last_failed_sign_in_at = now
+    if account.failed_sign_ins >= int(current_app.config["SIGN_IN_MAX_FAILURES"]):
+        account.sign_in_blocked_until, account.failed_sign_ins = now + window, 0
+        record(Actor("system"), "auth.sign_in_blocked", "account", account.id,
+               details={"minutes": int(window.total_seconds() // 60)})
+
+
+def clear_failures(account: Account) -> None:
+    """Forget the failures in a row after a complete sign-in."""
+    account.failed_sign_ins, account.last_failed_sign_in_at = 0, None
 
 
 def validate_new_password(account: Account, password: str, confirmation: str) -> None:

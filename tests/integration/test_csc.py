@@ -130,3 +130,13 @@ def test_csc_refusals(app, client, csc_subscriber):
     assert again.status_code == 400 and "already used" in again.get_json()["error_description"]
     with app.app_context():
         assert db.session.get(Account, caller.subscriber.id).wrong_passphrases == 0
+
+
+def test_wrong_passwords_count_toward_the_sign_in_block(app, client, csc_subscriber):
+    caller, username = csc_subscriber
+    for _ in range(10):
+        assert client.post("/csc/v2/auth/login", headers=basic(username, "salah")).status_code == 401
+    refused = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD))
+    assert refused.status_code == 401 and refused.get_json()["error"] == "authentication_error"
+    with app.app_context():
+        assert db.session.get(Account, caller.subscriber.id).sign_in_blocked_until is not None

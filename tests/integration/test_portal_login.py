@@ -163,6 +163,47 @@ def test_pending_sign_in_expires_and_wrong_codes_are_limited(app, make_account):
     assert not signed_in(client)
 
 
+def test_failures_in_a_row_block_sign_in_for_a_while_even_with_the_right_password(app, make_account):
+    person = make_account()
+    wrong_code = "000000" if pyotp.TOTP(person["secret"]).now() != "000000" else "111111"
+    for _ in range(7):  # wrong passwords, each from a fresh browser: the count lives on the server
+        assert sign_in(browser_like_client(app), person["username"], "salah-" + person["password"]).status_code == 401
+    for _ in range(3):  # wrong authenticator codes count too
+        client = browser_like_client(app)
+        sign_in(client, person["username"], person["password"])
+        assert post(client, "/login/kode", code=wrong_code).status_code == 401
+    assert len(events(app, person["id"], "auth.sign_in_blocked")) == 1
+
+    blocked = browser_like_client(app)
+    refused = sign_in(blocked, person["username"], person["password"])
+    assert refused.status_code == 401 and alert(refused) == FAILURE  # the same message: nothing to learn
+    assert "15 menit" in text(refused)
+    assert not signed_in(blocked)
+
+    with app.app_context():
+        account = db.session.get(Account, person["id"])
+        account.sign_in_blocked_until = account.sign_in_blocked_until - timedelta(minutes=16)
+        db.session.commit()
+    assert sign_in(blocked, person["username"], person["password"]).status_code == 302
+    assert post(blocked, "/login/kode", code=totp_code(person["secret"])).status_code == 302
+    with app.app_context():
+        assert db.session.get(Account, person["id"]).failed_sign_ins == 0
+
+
+def test_an_old_failure_is_forgotten(app, make_account):
+    person = make_account()
+    for _ in range(9):
+        sign_in(browser_like_client(app), person["username"], "salah")
+    with app.app_context():
+        account = db.session.get(Account, person["id"])
+        account.last_failed_sign_in_at = account.last_failed_sign_in_at - timedelta(minutes=20)
+        db.session.commit()
+    sign_in(browser_like_client(app), person["username"], "salah")
+    with app.app_context():
+        account = db.session.get(Account, person["id"])
+        assert account.failed_sign_ins == 1 and account.sign_in_blocked_until is None
+
+
 # ---------------------------------------------------------------------------------------------- set-up and devices
 
 
