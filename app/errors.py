@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .api import errors as api_errors
+
 log = logging.getLogger(__name__)
 
 MESSAGES = {
@@ -44,6 +46,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if request.path.startswith("/api/") and error.code in api_errors.HTTP_ERRORS:  # the API's own table
+            return api_errors.response(api_errors.ApiError(api_errors.HTTP_ERRORS[error.code]))
         default = MESSAGES.get(error.code or 500, error.name)
         description = error.description if error.description and not error.description.startswith(("The ", "You ")) else default
         return _respond(error.code or 500, description)

@@ -33,6 +33,10 @@ ERRORS: dict[str, Problem] = {
     "too_many_files": Problem(400, 4005, "Terlalu banyak berkas dalam satu permintaan (maksimal {max}).",
                               "Too many files in one request (at most {max})."),
     "no_files": Problem(400, 4006, "Kirim minimal satu berkas PDF.", "Send at least one PDF file."),
+    "unknown_path": Problem(404, 4008, "Alamat API tidak dikenal; lihat /api/v2/docs.",
+                            "Unknown API address; see /api/v2/docs."),
+    "method_not_allowed": Problem(405, 4009, "Metode HTTP ini tidak dipakai untuk alamat ini; lihat /api/v2/docs.",
+                                  "This HTTP method is not used for this address; see /api/v2/docs."),
     "passphrase_required": Problem(
         400, 4007,
         "Paraf membuka kunci penandatanganan hanya dengan passphrase pemilik: kirim passphrase (TOTP hanya faktor kedua).",
@@ -125,6 +129,9 @@ def message(key: str, **values) -> str:
 class _Defaults(dict):
     def __missing__(self, name: str) -> str:
         return "?"
+
+
+HTTP_ERRORS = {404: "unknown_path", 405: "method_not_allowed"}
 
 
 def response(error: ApiError):

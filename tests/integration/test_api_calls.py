@@ -223,3 +223,12 @@ def test_openapi_examples_replay_against_the_endpoints(client, caller):
     assert replayed >= 8
     errors = {row["status_code"] for row in document["x-error-table"]}
     assert len(errors) == len(document["x-error-table"])
+
+
+def test_unknown_path_and_wrong_method_answer_from_the_error_table(client, caller):
+    unknown = client.post("/api/v2/sign/docx", headers=caller.headers, json={})
+    assert unknown.status_code == 404 and unknown.get_json()["status_code"] == 4008
+    wrong = client.get("/api/v2/sign/pdf", headers={**caller.headers, "Accept-Language": "en"})
+    assert wrong.status_code == 405 and wrong.get_json() == {
+        "status_code": 4009, "error": "method_not_allowed",
+        "message": "This HTTP method is not used for this address; see /api/v2/docs."}
