@@ -58,6 +58,7 @@ ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
     (AccountStatus.VERIFIED, "request_update"): AccountStatus.UPDATE,
     (AccountStatus.VERIFIED, "migrate"): AccountStatus.UPDATE,
     (AccountStatus.UPDATE, "confirm_update"): AccountStatus.VERIFIED,
+    (AccountStatus.UPDATE, "cancel_update"): AccountStatus.VERIFIED,  # the verifier withdraws an unconfirmed change
     # F15: a compromised account is blocked until the central RA reactivates it
     (AccountStatus.VERIFIED, "suspend"): AccountStatus.SUSPENDED,
     (AccountStatus.UPDATE, "suspend"): AccountStatus.SUSPENDED,

@@ -55,6 +55,7 @@ MOVES: dict[tuple[ChangeState | None, str], ChangeState] = {
     (ChangeState.WAITING_RA, "approve"): ChangeState.PENDING_SUBSCRIBER,
     (ChangeState.WAITING_RA, "reject"): ChangeState.REJECTED,
     (ChangeState.PENDING_SUBSCRIBER, "confirm"): ChangeState.APPLIED,
+    (ChangeState.PENDING_SUBSCRIBER, "cancel"): ChangeState.CANCELLED,
 }
 CLOSING = {"cancel", "reject", "confirm"}
 
@@ -415,7 +416,17 @@ def reject(change: DataChange, reason: str, actor: Actor, decided_by: Account) -
 
 
 def cancel(change: DataChange, actor: Actor) -> None:
-    """Withdraw a migration request before the RA has decided."""
+    """Withdraw a migration before the RA decides, or a data update before the subscriber confirms it.
+
+    Withdrawing an update puts the account back to ``VERIFIED`` and kills the confirmation link; a migration the
+    RA approved has already moved the subscriber, so it can only be confirmed.
+    """
+    if change.state == ChangeState.PENDING_SUBSCRIBER:
+        if change.kind != ChangeKind.UPDATE:
+            raise ChangeError(gettext("Migrasi yang sudah disetujui RA tidak dapat dibatalkan; pemilik akun perlu "
+                                      "mengonfirmasi data barunya."))
+        lifecycle.apply(change.account, "account", "cancel_update", actor, details={"data_change": change.id})
+        tokens.revoke(change.account_id, PURPOSE)
     _move(change, "cancel", actor)
 
 

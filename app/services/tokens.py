@@ -67,6 +67,18 @@ def hash_token(raw: str) -> str:
 def issue(account_id: int, purpose: str, ttl: timedelta, now: datetime | None = None) -> str:
     """Create a token for ``account_id`` and ``purpose``, revoke its earlier live ones, return the raw token."""
     now = now or utcnow()
+    revoke(account_id, purpose, now)
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    token = LinkToken(account_id=account_id, purpose=purpose, token_hash=hash_token(raw), expires_at=now + ttl)
+    token.created_at = now
+    db.session.add(token)
+    db.session.flush()
+    return raw
+
+
+def revoke(account_id: int, purpose: str, now: datetime | None = None) -> None:
+    """Revoke the live tokens of ``account_id`` for ``purpose``."""
+    now = now or utcnow()
     db.session.execute(
         update(LinkToken)
         .where(
@@ -78,12 +90,6 @@ def issue(account_id: int, purpose: str, ttl: timedelta, now: datetime | None = 
         .values(revoked_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    raw = secrets.token_urlsafe(TOKEN_BYTES)
-    token = LinkToken(account_id=account_id, purpose=purpose, token_hash=hash_token(raw), expires_at=now + ttl)
-    token.created_at = now
-    db.session.add(token)
-    db.session.flush()
-    return raw
 
 
 def verify(raw: str, purpose: str, now: datetime | None = None) -> LinkToken:

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import lifecycle
 from ..extensions import db
 from ..models import Account, Agency, ChangeKind, DataChange, Role
 from ..services import data_changes
@@ -107,10 +108,14 @@ def resend_data_change(change_id: int):
 
 @bp.post("/perubahan-data/<int:change_id>/batalkan")
 def cancel_data_change(change_id: int):
-    """Withdraw a migration request the central RA has not decided yet."""
+    """Withdraw a migration the central RA has not decided yet, or a data update not confirmed yet."""
     change = _change(change_id)
     try:
         data_changes.cancel(change, actor())
+    except lifecycle.Forbidden as exc:
+        db.session.rollback()
+        flash(exc.reason, "error")
+        return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
     except EnrolmentError as exc:
         db.session.rollback()
         flash(str(exc), "error")

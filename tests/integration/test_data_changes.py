@@ -362,3 +362,20 @@ def test_a_pending_change_survives_suspension_and_reactivation(app, setup, smtp_
     subscriber = signed_in_client(app, person.user_id)
     assert subscriber.post(confirmation_link(app, smtp_server, person.email)).status_code == 200
     assert state(app, person.id)[0] == AccountStatus.VERIFIED
+
+
+def test_verifier_withdraws_an_unconfirmed_update(app, setup, smtp_server):
+    person, verifier = setup
+    assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"position": "Analis Data"}).status_code == 303
+    link = confirmation_link(app, smtp_server, person.email)
+    with app.app_context():
+        change_id = db.session.execute(select(DataChange.id).where(DataChange.account_id == person.id)).scalar_one()
+    page = verifier.get(f"/verifikator/akun/{person.id}")
+    assert f'id="cancel-change-{change_id}"' in page.get_data(as_text=True)
+    assert verifier.post(f"/verifikator/perubahan-data/{change_id}/batalkan").status_code == 303
+    with app.app_context():
+        account = db.session.get(Account, person.id)
+        assert account.status == AccountStatus.VERIFIED and account.profile.position == "Kepala Subbagian Umum"
+        assert db.session.get(DataChange, change_id).state == ChangeState.CANCELLED
+    late = signed_in_client(app, person.user_id).post(link)  # the confirmation link died with the request
+    assert late.status_code == 410 and state(app, person.id)[0] == AccountStatus.VERIFIED
