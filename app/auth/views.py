@@ -206,13 +206,14 @@ def _setup_device(account: Account) -> tuple[AuthenticatorDevice, str]:
 
 
 def _setup_page(account: Account, action: str, heading: str, first: bool, error: str | None = None,
-                field: str | None = None, status: int = 200):
-    """Render the authenticator set-up page: QR code, the secret as text, device name and code."""
+                field: str | None = None, status: int = 200, prove: bool = False):
+    """Render the authenticator set-up page: QR code, the secret as text, device name and code (``prove``: and a
+    code from a device already set up)."""
     device, secret = _setup_device(account)
     uri = authenticators.provisioning_uri(account, secret)
     return render_template(
         "auth/setup.html", device=device, secret=secret, qr=authenticators.qr_data_uri(uri), action=action,
-        heading=heading, first=first, error=error, field=field,
+        heading=heading, first=first, error=error, field=field, prove=prove,
         name=request.form.get("device_name", device.name) if request.method == "POST" else device.name,
     ), status
 
@@ -288,13 +289,20 @@ def add_device():
     account = current_user._get_current_object()
     heading = _("Tambah perangkat autentikator")
     if request.method == "POST":
+        try:  # a stolen session alone must not be able to add the thief's phone
+            authenticators.verify(account, request.form.get("current_code", ""))
+        except authenticators.InvalidCode:
+            record(actor(agency_id=account.agency_id), "auth.device_add_refused", "account", account.id)
+            db.session.commit()
+            error = _("Kode dari perangkat yang sudah terpasang salah atau sudah dipakai.")
+            return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422, prove=True)
         error = _confirm_setup(account)
         if error is None:
             db.session.commit()
             flash(_("Perangkat ditambahkan."), "success")
             return redirect(url_for("auth.devices"))
-        return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422)
-    return _setup_page(account, url_for("auth.add_device"), heading, False)
+        return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422, prove=True)
+    return _setup_page(account, url_for("auth.add_device"), heading, False, prove=True)
 
 
 @bp.post("/akun/perangkat/<int:device_id>/hapus")

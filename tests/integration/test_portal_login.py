@@ -250,9 +250,15 @@ def test_second_device_and_removal_with_the_other_devices_code(app, make_account
 
     page = text(client.get("/akun/perangkat/tambah"))
     tablet = SECRET_ON_PAGE.search(page).group(1)
-    taken = post(client, "/akun/perangkat/tambah", device_name="HP uji", code=totp_code(tablet))
+    wrong = "000000" if pyotp.TOTP(person["secret"]).now() != "000000" else "111111"
+    unproven = post(client, "/akun/perangkat/tambah", device_name="Tablet", code=totp_code(tablet), current_code=wrong)
+    assert unproven.status_code == 422 and "perangkat yang sudah terpasang salah" in text(unproven)
+    assert [confirmed for _name, confirmed in device_rows(app, person["id"])] == [True, False]
+    taken = post(client, "/akun/perangkat/tambah", device_name="HP uji", code=totp_code(tablet),
+                 current_code=totp_code(person["secret"]))
     assert taken.status_code == 422 and "sudah dipakai" in text(taken)
-    added = post(client, "/akun/perangkat/tambah", device_name="Tablet", code=totp_code(tablet))
+    added = post(client, "/akun/perangkat/tambah", device_name="Tablet", code=totp_code(tablet),
+                 current_code=totp_code(person["secret"]))
     assert added.status_code == 302 and added.headers["Location"].endswith("/akun/perangkat")
     assert device_rows(app, person["id"]) == [("HP uji", True), ("Tablet", True)]
     listing = text(client.get("/akun/perangkat"))
