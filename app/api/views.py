@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import time
 from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..extensions import csrf, db
@@ -211,6 +213,14 @@ def verify_pdf():
 def openapi():
     """Serve the OpenAPI 3.1 document."""
     return jsonify(spec())
+
+
+@bp.app_template_filter("inline_markdown")
+def inline_markdown(text: str) -> Markup:
+    """Render the ``**bold**`` and ```code``` of an OpenAPI description as HTML (everything else escaped)."""
+    html = str(escape(text or ""))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", html))
 
 
 @bp.get("/docs")

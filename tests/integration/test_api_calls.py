@@ -204,6 +204,7 @@ def test_openapi_examples_replay_against_the_endpoints(client, caller):
     assert document == json.loads(json.dumps(spec())) and document["openapi"].startswith("3.1")
     page = client.get("/api/v2/docs")
     assert page.status_code == 200 and b"timestampInfomation" in page.data and b"4007" in page.data
+    assert b"<strong>" in page.data and b"**" not in page.data  # descriptions rendered, not raw markdown
     replayed = 0
     for path, item in document["paths"].items():
         for method, operation in item.items():
