@@ -30,6 +30,20 @@ class CertificateStatus(enum.StrEnum):
     REVOKE = "REVOKE"
 
 
+class ChangeState(enum.StrEnum):
+    """Where a data-change request stands; a migration passes the agency head and the central RA first."""
+
+    WAITING_AGENCY_HEAD = "WAITING_AGENCY_HEAD"
+    WAITING_RA = "WAITING_RA"
+    PENDING_SUBSCRIBER = "PENDING_SUBSCRIBER"
+    APPLIED = "APPLIED"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+
+
+NO_STATUS = {"account": "NOT_REGISTERED", "certificate": "NO_CERTIFICATE"}  # the words for "no row yet"
+
+
 class Forbidden(Exception):
     """The transition is not in the table."""
 
@@ -42,9 +56,10 @@ class Forbidden(Exception):
         """Say in the user's language why the step is refused."""
         from flask_babel import gettext
 
-        kind = gettext("akun") if self.kind == "account" else gettext("sertifikat")
+        kind = {"account": gettext("akun"), "certificate": gettext("sertifikat")}.get(
+            self.kind, gettext("permintaan perubahan data"))
         return gettext("Langkah ini tidak diizinkan: %(kind)s berstatus %(status)s.",
-                       kind=kind, status=self.status or "NOT_REGISTERED")
+                       kind=kind, status=self.status or NO_STATUS.get(self.kind, "—"))
 
 
 ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
@@ -73,7 +88,21 @@ CERTIFICATE_TRANSITIONS: dict[tuple[CertificateStatus | None, str], CertificateS
     (CertificateStatus.ISSUE, "expire"): CertificateStatus.EXPIRED,
 }
 
-TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS}
+# A data-change request (F13, F14); its column is ``state``.
+DATA_CHANGE_TRANSITIONS: dict[tuple[ChangeState | None, str], ChangeState] = {
+    (None, "request_update"): ChangeState.PENDING_SUBSCRIBER,
+    (None, "request_migration"): ChangeState.WAITING_AGENCY_HEAD,
+    (ChangeState.WAITING_AGENCY_HEAD, "sign"): ChangeState.WAITING_RA,
+    (ChangeState.WAITING_AGENCY_HEAD, "cancel"): ChangeState.CANCELLED,
+    (ChangeState.WAITING_RA, "cancel"): ChangeState.CANCELLED,
+    (ChangeState.WAITING_RA, "approve"): ChangeState.PENDING_SUBSCRIBER,
+    (ChangeState.WAITING_RA, "reject"): ChangeState.REJECTED,
+    (ChangeState.PENDING_SUBSCRIBER, "confirm"): ChangeState.APPLIED,
+    (ChangeState.PENDING_SUBSCRIBER, "cancel"): ChangeState.CANCELLED,
+}
+
+TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS, "data_change": DATA_CHANGE_TRANSITIONS}
+FIELDS = {"data_change": "state"}  # the status column of each kind, when it is not ``status``
 ACTIONS = {kind: sorted({action for _status, action in table}) for kind, table in TABLES.items()}
 
 
@@ -104,12 +133,13 @@ def apply(
     from .extensions import db
     from .services.audit import record  # models import this module: import the service late
 
-    current = getattr(obj, "status", None)
+    field = FIELDS.get(kind, "status")
+    current = getattr(obj, field, None)
     try:
         target = TABLES[kind][(current, action)]
     except KeyError:
         raise Forbidden(kind, current, action) from None
-    obj.status = target
+    setattr(obj, field, target)
     if obj.id is None:
         db.session.flush()  # a new row gets its id here, for the audit event
     change = {"from": None if current is None else str(current), "to": str(target)}

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..lifecycle import ChangeState
 from .account import Account
 from .agency import Agency
 from .types import UtcDateTime, utcnow
@@ -19,17 +20,6 @@ class ChangeKind(enum.StrEnum):
 
     UPDATE = "update"
     MIGRATION = "migration"
-
-
-class ChangeState(enum.StrEnum):
-    """Where a request stands; a migration passes the agency head and the central RA first."""
-
-    WAITING_AGENCY_HEAD = "WAITING_AGENCY_HEAD"
-    WAITING_RA = "WAITING_RA"
-    PENDING_SUBSCRIBER = "PENDING_SUBSCRIBER"
-    APPLIED = "APPLIED"
-    REJECTED = "REJECTED"
-    CANCELLED = "CANCELLED"
 
 
 OPEN_STATES = (ChangeState.WAITING_AGENCY_HEAD, ChangeState.WAITING_RA, ChangeState.PENDING_SUBSCRIBER)

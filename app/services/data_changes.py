@@ -1,7 +1,7 @@
 """Data changes (F13) and migrations between agencies (F14): validate, revoke when needed, confirm by link.
 
-A request's own ``state`` moves only through :data:`MOVES` (``_move`` writes the audit event);
-the account's status moves only through ``lifecycle.apply``. Services add/flush; the view commits.
+A request's ``state`` and the account's status move only through ``lifecycle.apply`` (which writes the audit
+event). Services add/flush; the view commits.
 """
 
 from __future__ import annotations
@@ -45,18 +45,6 @@ FORM_LABELS = {"email": "Email", "position": "Jabatan (definitif)", "unit": "Uni
                "province": "Provinsi"}
 PAGE_SIZE = 20
 
-# (state, action) -> next state of a request; None is "no request yet".
-MOVES: dict[tuple[ChangeState | None, str], ChangeState] = {
-    (None, "request_update"): ChangeState.PENDING_SUBSCRIBER,
-    (None, "request_migration"): ChangeState.WAITING_AGENCY_HEAD,
-    (ChangeState.WAITING_AGENCY_HEAD, "sign"): ChangeState.WAITING_RA,
-    (ChangeState.WAITING_AGENCY_HEAD, "cancel"): ChangeState.CANCELLED,
-    (ChangeState.WAITING_RA, "cancel"): ChangeState.CANCELLED,
-    (ChangeState.WAITING_RA, "approve"): ChangeState.PENDING_SUBSCRIBER,
-    (ChangeState.WAITING_RA, "reject"): ChangeState.REJECTED,
-    (ChangeState.PENDING_SUBSCRIBER, "confirm"): ChangeState.APPLIED,
-    (ChangeState.PENDING_SUBSCRIBER, "cancel"): ChangeState.CANCELLED,
-}
 CLOSING = {"cancel", "reject", "confirm"}
 
 
@@ -70,18 +58,15 @@ def _refused(change: DataChange) -> ChangeError:
 
 
 def _move(change: DataChange, action: str, actor: Actor, reason: str | None = None) -> None:
-    """Move a request along :data:`MOVES` and write the audit event; raise :class:`ChangeError` otherwise."""
-    current = change.state
+    """Move a request through the lifecycle's table (which writes the audit event); raise :class:`ChangeError` otherwise."""
     try:
-        change.state = MOVES[(current, action)]
-    except KeyError:
+        lifecycle.apply(change, "data_change", action, actor, reason,
+                        {"account": change.account_id, "fields": sorted(change.after or {})})
+    except lifecycle.Forbidden:
         raise _refused(change) from None
     if action in CLOSING:
         change.closed_at = utcnow()
-    db.session.flush()
-    record(actor, f"data_change.{action}", "data_change", change.id, reason,
-           {"from": None if current is None else str(current), "to": str(change.state), "account": change.account_id,
-            "fields": sorted(change.after)})
+        db.session.flush()
 
 
 def current_values(account: Account) -> dict[str, str]:
@@ -373,7 +358,7 @@ def sign_form(change: DataChange, head: Account, passphrase: str, actor: Actor) 
     """
     if change.kind != ChangeKind.MIGRATION or head.agency_id != change.agency_id or head.role != Role.AGENCY_HEAD:
         raise ChangeError(gettext("Formulir ini bukan untuk instansi Anda."))
-    if (change.state, "sign") not in MOVES:
+    if not lifecycle.allowed("data_change", change.state, "sign"):
         raise _refused(change)
     document = store_form(change, head)
     upload = signing.Upload(f"formulir-perubahan-data-{change.id}.pdf", document,
@@ -391,7 +376,7 @@ def approve(change: DataChange, actor: Actor, decided_by: Account) -> None:
 
     :raises lifecycle.Forbidden: the account cannot be migrated now; nothing changes.
     """
-    if (change.state, "approve") not in MOVES or change.kind != ChangeKind.MIGRATION:
+    if not lifecycle.allowed("data_change", change.state, "approve") or change.kind != ChangeKind.MIGRATION:
         raise _refused(change)
     account = change.account
     lifecycle.apply(account, "account", "migrate", actor, details={"data_change": change.id})
