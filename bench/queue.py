@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pyotp  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 from timing import median_ms  # noqa: E402  (bench/ is on the path when a script runs)
@@ -34,6 +35,7 @@ from app.instance_setup import write_config  # noqa: E402
 from app.lifecycle import AccountStatus  # noqa: E402
 from app.models import Account, Agency, Role, SubscriberProfile  # noqa: E402
 from app.models.types import utcnow  # noqa: E402
+from app.services import authenticators  # noqa: E402
 from app.services.passwords import hash_password  # noqa: E402
 from app.services.registries import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES  # noqa: E402
 from app.verifier.views import queue_query  # noqa: E402
@@ -49,16 +51,19 @@ STATUSES = (  # a plausible mix: most registered, some waiting for the verifier,
 )
 
 
-def make_agencies() -> tuple[int, int]:
-    """Add the two agencies and the first one's verifier; return the agency ids."""
+def make_agencies() -> tuple[int, int, str]:
+    """Add the two agencies and the first one's verifier (with an authenticator); return the agency ids and its secret."""
     main = Agency(code="BENCH", name="Dinas Bench", email_domain="bench.go.id")
     other = Agency(code="LAIN", name="Dinas Lain", email_domain="lain.go.id")
     db.session.add_all([main, other])
     db.session.flush()
-    db.session.add(Account(role=Role.VERIFIER, agency_id=main.id, email="verifikator@bench.go.id", username="verifikator",
-                           password_hash=hash_password(PASSWORD), name="Verifikator Bench"))
+    verifier = Account(role=Role.VERIFIER, agency_id=main.id, email="verifikator@bench.go.id", username="verifikator",
+                       password_hash=hash_password(PASSWORD), name="Verifikator Bench")
+    db.session.add(verifier)
+    db.session.flush()
+    _device, secret = authenticators.provision(verifier, "Bench")
     db.session.commit()
-    return main.id, other.id
+    return main.id, other.id, secret
 
 
 def insert_subscribers(main_id: int, other_id: int, main_count: int, other_count: int, seed: int = 7) -> None:
@@ -95,13 +100,15 @@ def insert_subscribers(main_id: int, other_id: int, main_count: int, other_count
 
 
 
-def signed_in_client(app):
-    """Return a test client signed in as the verifier through the login form (with its CSRF token)."""
+def signed_in_client(app, secret: str):
+    """Return a test client signed in as the verifier through the login form: password, then TOTP code."""
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     client.environ_base["HTTP_X_CSRFTOKEN"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/login", data={"username": "verifikator", "password": PASSWORD})
-    assert response.status_code == 302, "the verifier could not sign in"
+    assert response.status_code == 302, "the verifier's password was refused"
+    response = client.post("/login/kode", data={"code": pyotp.TOTP(secret).now()})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/verifikator/"), "no sign-in"
     return client
 
 
@@ -120,7 +127,7 @@ def main() -> None:
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'paraf.db'}"})
     with app.app_context():
         upgrade()
-        main_id, other_id = make_agencies()
+        main_id, other_id, secret = make_agencies()
         started = time.perf_counter()
         insert_subscribers(main_id, other_id, args.accounts, args.other)
         loaded_s = time.perf_counter() - started
@@ -142,7 +149,7 @@ def main() -> None:
         ("name search, full name", {"q": full_name}),
         ("name search, no match", {"q": "tidakadanamaini"}),
     ]
-    client = signed_in_client(app)
+    client = signed_in_client(app, secret)
     rows = []
     for label, params in cases:
         query = {"q": params.get("q", ""), "status": params.get("status", "")}
