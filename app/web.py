@@ -26,6 +26,17 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context)
     return render_template(template, **context), status
 
 
+def refuse_link(raw: str, purpose: str, who: Actor, message: str):
+    """Drop the request's changes, audit the refused link (never the token itself), and explain it on a 410 page."""
+    from .extensions import db
+    from .services import tokens
+
+    db.session.rollback()
+    tokens.record_refusal(raw, purpose, who)
+    db.session.commit()
+    return render_template("enrolment/link_error.html", message=message), 410
+
+
 def require_role(*roles: str) -> None:
     """Abort with 403 unless the signed-in account has one of ``roles``."""
     if not current_user.is_authenticated:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask import flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import logout_user
 
 from ..extensions import db
 from ..services import suspensions, tokens
-from ..web import actor
+from ..web import actor, refuse_link
 from .views import PENDING_KEY, SETUP_KEY, _confirm_setup, _setup_page, bp
 
 
 def _refused(raw: str, exc: tokens.TokenError):
     """Explain a link that cannot be used, and record a refused link we issued."""
-    db.session.rollback()
-    tokens.record_refusal(raw, suspensions.AUTHENTICATOR_RESET, actor("authenticator-reset"))
-    db.session.commit()
     if isinstance(exc, tokens.TokenExpired):
         message = _("Tautan sudah kedaluwarsa. Minta RA atau verifikator instansi Anda mengirim tautan baru.")
     else:
         message = _("Tautan tidak valid atau sudah digunakan. Hubungi verifikator instansi Anda.")
-    return render_template("enrolment/link_error.html", message=message), 410
+    return refuse_link(raw, suspensions.AUTHENTICATOR_RESET, actor("authenticator-reset"), message)
 
 
 def _private(response):

@@ -20,7 +20,7 @@ from ..models import Account, AuthenticatorDevice, Role
 from ..services import authenticators, suspensions, tokens
 from ..services import login as signin
 from ..services.audit import record
-from ..web import actor
+from ..web import actor, refuse_link
 
 bp = Blueprint("auth", __name__)
 
@@ -366,14 +366,11 @@ def forgot_password():
 
 def _link_refused(raw: str, exc: tokens.TokenError):
     """Explain a reset link that cannot be used, and record a refused link we issued."""
-    db.session.rollback()
-    tokens.record_refusal(raw, signin.PASSWORD_RESET, actor("password-reset"))
-    db.session.commit()
     if isinstance(exc, tokens.TokenExpired):
         message = _("Tautan sudah kedaluwarsa (berlaku 1 jam). Minta tautan baru di halaman Lupa kata sandi.")
     else:
         message = _("Tautan tidak valid atau sudah digunakan. Minta tautan baru di halaman Lupa kata sandi.")
-    return render_template("enrolment/link_error.html", message=message), 410
+    return refuse_link(raw, signin.PASSWORD_RESET, actor("password-reset"), message)
 
 
 @bp.route("/lupa-sandi/<token>", methods=["GET", "POST"])

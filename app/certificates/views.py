@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Account, Role
 from ..services import certificates, issuance, notifications, otp, registries, signing, tokens
 from ..services.enrolment import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
-from ..web import actor, render, require_role
+from ..web import actor, refuse_link, render, require_role
 
 bp = Blueprint("certificates", __name__, url_prefix="/sertifikat")
 RESET_STEPS = 3  # 1 explanation, 2 selfie, 3 passphrase and agreement
@@ -216,9 +216,7 @@ def reset_start(token: str):
     try:
         certificates.open_reset(token)
     except tokens.TokenError as exc:
-        tokens.record_refusal(token, certificates.PASSPHRASE_RESET, actor())
-        db.session.commit()
-        return _link_error(str(exc))
+        return refuse_link(token, certificates.PASSPHRASE_RESET, actor(), str(exc))
     session["reset_token"], session["reset_step"] = token, 1
     session.pop("reset_selfie_ok", None)
     return redirect(url_for("certificates.reset_page"))
@@ -282,10 +280,7 @@ def reset_submit():
         db.session.rollback()
         return _reset_page(account, 3, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
-        db.session.rollback()
-        tokens.record_refusal(raw, certificates.PASSPHRASE_RESET, who)
-        db.session.commit()
-        return _link_error(str(exc))
+        return refuse_link(raw, certificates.PASSPHRASE_RESET, who, str(exc))
     except SignerError:
         db.session.rollback()  # nothing half-done: the old certificate stays ISSUE and the link stays usable
         return _reset_page(account, 3, _("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi."), None, 409)

@@ -13,7 +13,7 @@ from ..lifecycle import AccountStatus
 from ..models import Account, Certificate
 from ..services import enrolment, faces, issuance, notifications, otp, registries, tokens, verification
 from ..services.enrolment import WIZARD_STEPS, EnrolmentError
-from ..web import actor, render
+from ..web import actor, refuse_link, render
 
 bp = Blueprint("enrolment", __name__)
 log = logging.getLogger(__name__)
@@ -186,9 +186,7 @@ def issue_start(token: str):
     try:
         issuance.open_link(token)
     except tokens.TokenError as exc:
-        tokens.record_refusal(token, verification.SET_PASSPHRASE, actor())
-        db.session.commit()
-        return render_template("enrolment/link_error.html", message=str(exc)), 410
+        return refuse_link(token, verification.SET_PASSPHRASE, actor(), str(exc))
     session["issuance_token"], session["issuance_step"] = token, 1
     session.pop("issuance_selfie_ok", None)
     return redirect(url_for("enrolment.issue_page"))
@@ -241,10 +239,8 @@ def issue_submit():
         db.session.rollback()
         return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
-        db.session.rollback()
-        tokens.record_refusal(raw, verification.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id))
-        db.session.commit()
-        return render_template("enrolment/link_error.html", message=str(exc)), 410
+        return refuse_link(raw, verification.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id),
+                           str(exc))
     db.session.commit()
     for key in ("issuance_token", "issuance_step", "issuance_selfie_ok"):
         session.pop(key, None)
