@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import date
 from pathlib import Path
 
@@ -12,17 +11,12 @@ from app.extensions import db
 from app.models import Account, PopulationRecord, Role
 from app.models.types import utcnow
 from app.services import notifications
+from tests.subscribers import create_staff
 
 
 def make_verifier(app: Flask, agency_id: int) -> str:
     """Create a verifier of ``agency_id`` and return their session id (``account.get_id()``)."""
-    with app.app_context():
-        tag = secrets.token_hex(4)
-        verifier = Account(role=Role.VERIFIER, agency_id=agency_id, email=f"verif.{tag}@example.go.id",
-                           username=f"verif-{tag}", name="Verifikator Uji")
-        db.session.add(verifier)
-        db.session.commit()
-        return verifier.get_id()
+    return create_staff(app, Role.VERIFIER, agency_id).user_id
 
 
 def give_registry_photo(app: Flask, instance_dir: Path, account_id: int, photo: bytes) -> None:

@@ -20,6 +20,7 @@ from app.models import Account, Agency, Employment, Role, SubscriberProfile
 from app.models.types import utcnow
 from app.services import issuance, pki, signing
 from app.services.audit import Actor
+from app.services.passwords import hash_password
 from tests.auth_helpers import send_csrf
 
 PASSPHRASE = "Rahasia#Tanda2026"
@@ -89,6 +90,28 @@ def create_subscriber(
             position=position, email=account.email, passphrase=passphrase, certificate_id=certificate_id,
             agency_id=agency.id, nip=account.profile.nip,
         )
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A staff account made for a test: its id, its session id (``Account.get_id()``) and its sign-in."""
+
+    id: int
+    user_id: str
+    username: str
+    password: str
+
+
+def create_staff(app: Flask, role: Role, agency_id: int | None = None) -> Staff:
+    """Create a committed staff account (verifier, central RA, agency head or admin) with a portal password."""
+    with app.app_context():
+        tag = secrets.token_hex(4)
+        password = "Staf#" + tag
+        account = Account(role=role, agency_id=agency_id, email=f"st-{tag}@paraf.test", username=f"st-{tag}",
+                          password_hash=hash_password(password), name=f"Petugas {tag}")
+        db.session.add(account)
+        db.session.commit()
+        return Staff(account.id, account.get_id(), account.username, password)
 
 
 def signed_in_client(app: Flask, user_id: str) -> FlaskClient:

@@ -12,9 +12,9 @@ from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Certificate, Role
 from tests.e2e.browser import launch
 from tests.e2e.test_signing_portal import session_cookie
-from tests.integration.test_data_changes import agency_head, new_agency, staff
+from tests.integration.test_data_changes import agency_head, new_agency
 from tests.integration.test_verifier_flows import deliver
-from tests.subscribers import create_subscriber
+from tests.subscribers import create_staff, create_subscriber
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def confirm_in_browser(browser, app, smtp_server, email: str, live_url: str) -> 
 
 def test_verifier_changes_data_and_subscriber_confirms(app, live_server, smtp_server):
     person = create_subscriber(app, name="Ni Luh Sari")
-    verifier_id = staff(app, Role.VERIFIER, person.agency_id)
+    verifier_id = create_staff(app, Role.VERIFIER, person.agency_id).user_id
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:
@@ -71,8 +71,8 @@ def test_verifier_changes_data_and_subscriber_confirms(app, live_server, smtp_se
 def test_migration_from_form_to_ra_approval(app, live_server, smtp_server):
     person = create_subscriber(app, name="Agus Suwarna")
     head = agency_head(app, person.agency_id)
-    verifier_id = staff(app, Role.VERIFIER, person.agency_id)
-    ra_id = staff(app, Role.CENTRAL_RA, None)
+    verifier_id = create_staff(app, Role.VERIFIER, person.agency_id).user_id
+    ra_id = create_staff(app, Role.CENTRAL_RA, None).user_id
     target_id, target_name, domain = new_agency(app, "Dinas Kominfo")
     new_email = f"agus@{domain}"
     with sync_playwright() as playwright:

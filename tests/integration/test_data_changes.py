@@ -17,24 +17,12 @@ from app.models import Account, Agency, Certificate, ChangeState, DataChange, Ro
 from app.ra import tickets
 from app.services import data_changes, pki, suspensions, tokens
 from app.services.audit import Actor
-from app.services.passwords import hash_password
 from signer.validate import validate_pdf
 from tests.integration.test_verifier_flows import deliver, path_of
 from tests.pdfs import make_pdf
-from tests.subscribers import create_subscriber, signed_in_client
+from tests.subscribers import create_staff, create_subscriber, signed_in_client
 
 WIB = timezone(timedelta(hours=7))
-
-
-def staff(app, role: Role, agency_id: int | None) -> str:
-    """Create a staff account and return its session id."""
-    with app.app_context():
-        tag = secrets.token_hex(4)
-        account = Account(role=role, agency_id=agency_id, email=f"{role}-{tag}@paraf.test", username=f"{role}-{tag}",
-                          password_hash=hash_password("Sandi#" + tag), name=f"Petugas {tag}")
-        db.session.add(account)
-        db.session.commit()
-        return account.get_id()
 
 
 def agency_head(app, agency_id: int):
@@ -73,7 +61,7 @@ def confirmation_link(app, smtp_server, email: str, count: int = 1) -> str:
 def setup(app):
     """A subscriber with an ISSUE certificate and a verifier of their agency, signed in."""
     person = create_subscriber(app, name="Siti Rahmawati")
-    verifier = signed_in_client(app, staff(app, Role.VERIFIER, person.agency_id))
+    verifier = signed_in_client(app, create_staff(app, Role.VERIFIER, person.agency_id).user_id)
     return person, verifier
 
 
@@ -184,7 +172,7 @@ def test_verifier_of_another_agency_gets_404(app, setup):
     with app.app_context():
         change_id = data_changes.open_request(db.session.get(Account, person.id)).id
     other_agency, _name, _domain = new_agency(app)
-    stranger = signed_in_client(app, staff(app, Role.VERIFIER, other_agency))
+    stranger = signed_in_client(app, create_staff(app, Role.VERIFIER, other_agency).user_id)
     assert stranger.get(f"/verifikator/akun/{person.id}/perubahan-data").status_code == 404
     assert stranger.post(f"/verifikator/akun/{person.id}/migrasi", data={}).status_code == 404
     assert stranger.post(f"/verifikator/perubahan-data/{change_id}/kirim-ulang").status_code == 404
@@ -236,7 +224,7 @@ def test_migration_form_is_signed_by_the_agency_head_and_approved_by_the_ra(app,
                      "Kepala Balai", agency_name, target_name, "DI Yogyakarta", "Siti Rahmawati", "Ketut Wedari"):
         assert "".join(expected.split()) in text, expected
 
-    ra = signed_in_client(app, staff(app, Role.CENTRAL_RA, None))
+    ra = signed_in_client(app, create_staff(app, Role.CENTRAL_RA, None).user_id)
     listing = ra.get("/ra/perubahan-data").get_data(as_text=True)
     assert f"PD-{change_id}" in listing and "kerja" in listing
     approved = ra.post(f"/ra/perubahan-data/{change_id}/setujui")
@@ -261,7 +249,7 @@ def test_migration_form_is_signed_by_the_agency_head_and_approved_by_the_ra(app,
 def test_ra_rejects_with_a_reason(app, setup):
     person, verifier = setup
     change_id, *_rest = migrate_to_signature(app, person, verifier)
-    ra = signed_in_client(app, staff(app, Role.CENTRAL_RA, None))
+    ra = signed_in_client(app, create_staff(app, Role.CENTRAL_RA, None).user_id)
     assert ra.post(f"/ra/perubahan-data/{change_id}/tolak", data={"reason": ""}).status_code == 422
     assert ra.post(f"/ra/perubahan-data/{change_id}/tolak", data={"reason": "Formulir tidak lengkap"}).status_code == 303
     status, certs, email, agency_id = state(app, person.id)
@@ -287,7 +275,7 @@ def test_sla_clock_skips_the_weekend_and_a_holiday(app, setup, monkeypatch, now,
         db.session.commit()
     monkeypatch.setitem(app.config, "PUBLIC_HOLIDAYS", ["2026-03-23"])  # the Monday
     monkeypatch.setattr(tickets, "_now", lambda: now)
-    ra = signed_in_client(app, staff(app, Role.CENTRAL_RA, None))
+    ra = signed_in_client(app, create_staff(app, Role.CENTRAL_RA, None).user_id)
     page = ra.get(f"/ra/perubahan-data/{change_id}").get_data(as_text=True)
     assert expected in page
     listing = ra.get(f"/ra/perubahan-data?q={person.email}").get_data(as_text=True)
@@ -318,7 +306,7 @@ def test_ra_cannot_migrate_a_suspended_subscriber(app, setup):
     with app.app_context():
         lifecycle.apply(db.session.get(Account, person.id), "account", "suspend", Actor("test"))
         db.session.commit()
-    ra = signed_in_client(app, staff(app, Role.CENTRAL_RA, None))
+    ra = signed_in_client(app, create_staff(app, Role.CENTRAL_RA, None).user_id)
     refused = ra.post(f"/ra/perubahan-data/{change_id}/setujui")
     assert refused.status_code == 409 and "berstatus SUSPENDED" in refused.get_data(as_text=True)
     status, certs, email, agency_id = state(app, person.id)

@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Account, Agency, AuditEvent, RequestLetter, Role, SubscriberProfile
+from app.models import Agency, AuditEvent, RequestLetter, Role, SubscriberProfile
 from app.models.types import utcnow
 from app.services import request_letters
 from app.services.audit import Actor
-from app.services.passwords import hash_password
 from tests.integration.test_enrolment_forms import registration
 from tests.pdfs import make_pdf
-from tests.subscribers import signed_in_client
+from tests.subscribers import create_staff, signed_in_client
 
 FORM = {"number": "B/123/XI/2026", "letter_date": "2026-11-20", "sender_unit": "Biro Umum", "subject": "Permohonan akun TTE",
         "persons": "Budi Santoso; Siti Aminah"}
@@ -45,13 +44,8 @@ def letter_of(app, number: str) -> tuple[int, list[int]]:
 
 def staff(app, role: Role, agency_id: int | None) -> tuple[int, object]:
     """Create a staff account and return its id and a client signed in as it."""
-    with app.app_context():
-        tag = secrets.token_hex(4)
-        account = Account(role=role, agency_id=agency_id, email=f"{tag}@staf.go.id", username=f"lt-{tag}", name=f"Staf {tag}",
-                          password_hash=hash_password("x" * 12))
-        db.session.add(account)
-        db.session.commit()
-        return account.id, signed_in_client(app, account.get_id())
+    person = create_staff(app, role, agency_id)
+    return person.id, signed_in_client(app, person.user_id)
 
 
 def other_agency(app) -> int:

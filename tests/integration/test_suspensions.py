@@ -32,7 +32,7 @@ from app.services.passwords import hash_password
 from tests.auth_helpers import give_authenticator, sign_in, totp_code
 from tests.conftest import browser_like_client
 from tests.pdfs import make_pdf
-from tests.subscribers import create_subscriber, signed_in_client
+from tests.subscribers import create_staff, create_subscriber, signed_in_client
 
 FAILURE = "Nama pengguna, kata sandi, atau kode autentikator salah."
 SECRET_ON_PAGE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7]+)<')
@@ -53,13 +53,8 @@ def image(extension: str) -> bytes:
 
 def staff(app, role: Role, agency_id: int | None = None) -> dict:
     """Create a staff account (RA or verifier) and return its id and a client signed in as it."""
-    with app.app_context():
-        tag = secrets.token_hex(4)
-        account = Account(role=role, agency_id=agency_id, email=f"{tag}@ra.go.id", username=f"st-{tag}", name=f"Staf {tag}",
-                          password_hash=hash_password("Staf#" + tag))
-        db.session.add(account)
-        db.session.commit()
-        return {"id": account.id, "client": signed_in_client(app, account.get_id()), "name": account.username}
+    person = create_staff(app, role, agency_id)
+    return {"id": person.id, "client": signed_in_client(app, person.user_id), "name": person.username}
 
 
 def portal_subscriber(app, agency_id: int | None = None) -> dict:
