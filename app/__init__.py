@@ -38,9 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
 
     from . import cli, errors, models  # noqa: F401  (models register their tables)
-    from .services import pki
+    from .domain import keys
 
-    pki.init_app(app)
+    keys.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
 

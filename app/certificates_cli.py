@@ -5,22 +5,22 @@ from __future__ import annotations
 import logging
 import threading
 
+from .domain.certificates import after_issuance
 from .extensions import db
 from .outbox_cli import stop_on_signals
-from .services import certificates
 
 log = logging.getLogger(__name__)
 
 
-def sweep_once() -> certificates.SweepResult:
+def sweep_once() -> after_issuance.SweepResult:
     """Run one sweep and commit it; on an error roll back, log it and report nothing done."""
     try:
-        result = certificates.sweep()
+        result = after_issuance.sweep()
         db.session.commit()
     except Exception:  # a failed pass must not end the loop; the next pass retries
         db.session.rollback()
         log.exception("certificate sweep: pass failed")
-        return certificates.SweepResult()
+        return after_issuance.SweepResult()
     if result.expired or result.reminded or result.crls:
         log.info("certificate sweep: expired %d, reminded %d, re-signed %s", result.expired, result.reminded, result.crls)
     return result

@@ -13,10 +13,12 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .certificates_cli import sweep_loop
+from .domain import keys
+from .domain.certificates import after_issuance
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
 from .models import Certificate
-from .services import audit, certificates, pki
+from .platform import audit
 from .settings import configure
 
 instance_cli = AppGroup("instance", help="Set up the instance folder.")
@@ -33,7 +35,7 @@ def instance_init() -> None:
     if write_config(instance):
         click.echo(f"wrote {instance / 'config.py'} (new secrets and HSM PINs)")
         configure(app)
-        pki.init_app(app)
+        keys.init_app(app)
     conf = Path(app.config["SOFTHSM2_CONF"])
     if conf.is_relative_to(instance) and "PKCS11_MODULE" not in os.environ:
         values = read_config(instance)
@@ -41,7 +43,7 @@ def instance_init() -> None:
         if init_softhsm_token(conf, label, values["HSM_USER_PIN"], values["HSM_SO_PIN"]):
             click.echo(f"created SoftHSM token {label!r} under {conf.parent}")
     upgrade()
-    if pki.init_pki():
+    if keys.init_pki():
         click.echo("created the CA hierarchy in the HSM")
     db.session.commit()
 
@@ -49,10 +51,10 @@ def instance_init() -> None:
 @pki_cli.command("init")
 def pki_init() -> None:
     """Create root CA, issuing CA, OCSP and TSA keys and certificates in the HSM (refuses to overwrite)."""
-    created = pki.init_pki()
+    created = keys.init_pki()
     db.session.commit()
     if created:
-        hierarchy = pki.context().hierarchy()
+        hierarchy = keys.context().hierarchy()
         for name, label in (("root", "paraf-root"), ("issuing", "paraf-issuing")):
             click.echo(f"{name}: {hierarchy.cert(label).subject.human_friendly}")
     else:
@@ -68,7 +70,7 @@ def pki_revoke(serial: str, reason: str) -> None:
     if row is None:
         raise click.ClickException(f"no certificate with serial {serial}")
     try:
-        pki.revoke(row, reason, audit.Actor("cli"))
+        keys.revoke(row, reason, audit.Actor("cli"))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -81,7 +83,7 @@ def pki_revoke(serial: str, reason: str) -> None:
 def certificates_sweep(forever: bool, interval: float) -> None:
     """Mark expired certificates, send expiry reminders (once each) and re-sign stale CRLs."""
     if not forever:
-        result = certificates.sweep()
+        result = after_issuance.sweep()
         db.session.commit()
         click.echo(f"sweep: expired {result.expired}, reminded {result.reminded}, re-signed CRLs {', '.join(result.crls) or '-'}")
         return

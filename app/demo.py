@@ -16,12 +16,13 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from . import lifecycle
+from .domain.accounts import api_clients, authenticators
+from .domain.accounts.passwords import hash_password, one_time_password
+from .domain.enrolment import issuance, registries
 from .extensions import db
 from .models import Account, Agency, AsnRecord, Employment, PopulationRecord, Role, SubscriberProfile
 from .models.types import utcnow
-from .services import api_clients, authenticators, issuance, registries
-from .services.audit import Actor
-from .services.passwords import hash_password, one_time_password
+from .platform.audit import Actor
 
 demo_cli = AppGroup("demo", help="Demo data.")
 AGENCY = ("DEMO", "Pemerintah Kota Demo", "demo.go.id")
@@ -67,7 +68,7 @@ def _staff(role: Role, username: str, name: str, agency: Agency | None) -> dict:
 
 def _certified(role: Role, username: str, agency: Agency, person: dict, servant: dict, actor: Actor) -> dict:
     """Create a verified account of ``agency`` holding an ISSUE certificate; return its credentials."""
-    from .services import pki
+    from .domain import keys
 
     password, passphrase = one_time_password(), "Demo#" + secrets.token_hex(4) + "Aa"
     account = Account(role=role, agency_id=agency.id, email=f"{username}@{agency.email_domain}", username=username,
@@ -84,7 +85,7 @@ def _certified(role: Role, username: str, agency: Agency, person: dict, servant:
         asn_match=True, consent_privacy_at=now, consent_agreement_at=now, submitted_at=now, wizard_step=5, wizard_data={},
     ))
     db.session.flush()
-    certificate = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+    certificate = keys.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
     certificate.account_id = account.id
     _device, secret = authenticators.provision(account, "Demo")
     return {"nik": person["nik"], "email": account.email, "passphrase": passphrase, "username": username,

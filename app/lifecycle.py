@@ -6,7 +6,7 @@ import enum
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .services.audit import Actor
+    from .platform.audit import Actor
 
 
 class AccountStatus(enum.StrEnum):
@@ -131,7 +131,7 @@ def apply(
     :raises Forbidden: the table has no such transition; nothing changes.
     """
     from .extensions import db
-    from .services.audit import record  # models import this module: import the service late
+    from .platform.audit import record  # models import this module: import the service late
 
     field = FIELDS.get(kind, "status")
     current = getattr(obj, field, None)

@@ -12,7 +12,7 @@ import click
 from flask.cli import AppGroup
 
 from .extensions import db
-from .services import notifications
+from .platform import notifications
 
 outbox_cli = AppGroup("outbox", help="The e-mail and WhatsApp outbox.")
 log = logging.getLogger(__name__)

@@ -9,9 +9,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .domain.enrolment import registries
+from .domain.enrolment.identity import InvalidInput
 from .extensions import db
-from .services import audit, registries
-from .services.identity import InvalidInput
+from .platform import audit
 
 registry_cli = AppGroup("registry", help="Local copies of the population and civil-service registries.")
 import_cli = AppGroup("import", help="Import registry rows from a CSV file with a header row.")

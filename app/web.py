@@ -9,7 +9,7 @@ from flask_babel import format_datetime
 from flask_login import current_user
 
 from .extensions import htmx
-from .services.audit import Actor
+from .platform.audit import Actor
 
 
 def actor(name: str | None = None, agency_id: int | None = None) -> Actor:
@@ -28,8 +28,8 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context)
 
 def refuse_link(raw: str, purpose: str, who: Actor, message: str):
     """Drop the request's changes, audit the refused link (never the token itself), and explain it on a 410 page."""
+    from .domain.accounts import tokens
     from .extensions import db
-    from .services import tokens
 
     db.session.rollback()
     tokens.record_refusal(raw, purpose, who)

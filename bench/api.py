@@ -31,8 +31,8 @@ from timing import median_ms  # noqa: E402
 
 from app.api.openapi import example_pdf  # noqa: E402
 from app.demo import seed  # noqa: E402
+from app.domain import keys  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services import pki  # noqa: E402
 
 REAL_SIGN_MS, REAL_VERIFY_MS = 900.0, 40_000.0
 
@@ -72,10 +72,10 @@ def main() -> None:
     app = throwaway_app("paraf-bench-api-")
     with app.app_context():
         upgrade()
-        pki.init_pki()
+        keys.init_pki()
         credentials = seed()
         db.session.commit()
-        hierarchy = pki.context().hierarchy()
+        hierarchy = keys.context().hierarchy()
         root, issuing = hierarchy.root, hierarchy.issuing
     api, subscriber = credentials["api_client"], credentials["subscriber"]
     token = base64.b64encode(f"{api['username']}:{api['password']}".encode()).decode()

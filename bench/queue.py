@@ -30,14 +30,14 @@ from sqlalchemy import insert, select  # noqa: E402
 from timing import median_ms  # noqa: E402  (bench/ is on the path when a script runs)
 
 from app import create_app  # noqa: E402
+from app.domain.accounts import authenticators  # noqa: E402
+from app.domain.accounts.passwords import hash_password  # noqa: E402
+from app.domain.enrolment.registries import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.instance_setup import write_config  # noqa: E402
 from app.lifecycle import AccountStatus  # noqa: E402
 from app.models import Account, Agency, Role, SubscriberProfile  # noqa: E402
 from app.models.types import utcnow  # noqa: E402
-from app.services import authenticators  # noqa: E402
-from app.services.passwords import hash_password  # noqa: E402
-from app.services.registries import FAMILY_NAMES, FEMALE_NAMES, MALE_NAMES  # noqa: E402
 from app.verifier.views import queue_query  # noqa: E402
 
 BATCH = 5_000

@@ -29,10 +29,11 @@ from pyhanko.sign import signers  # noqa: E402
 from throwaway import throwaway_app  # noqa: E402  (bench/ is on the path when a script runs)
 from timing import median_ms  # noqa: E402
 
+from app.domain import keys  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.services import pki  # noqa: E402
-from app.services.audit import Actor  # noqa: E402
-from signer import ca, keys  # noqa: E402
+from app.platform.audit import Actor  # noqa: E402
+from signer import ca  # noqa: E402
+from signer import keys as signer_keys
 
 PASSPHRASE = "Rahasia#123"
 
@@ -106,15 +107,15 @@ def main() -> None:
 
     with app.app_context():
         upgrade()
-        pki.init_pki()
-        certificate = pki.issue_subscriber_certificate(
+        keys.init_pki()
+        certificate = keys.issue_subscriber_certificate(
             {"country_name": "ID", "organization_name": "Bench", "common_name": "Bench Subscriber"}, PASSPHRASE, Actor("bench")
         )
         db.session.commit()
-        ctx = pki.context()
+        ctx = keys.context()
 
         def unlock_and_sign():
-            with keys.unlock(ctx.hsm, certificate.key_blob, PASSPHRASE) as key:
+            with signer_keys.unlock(ctx.hsm, certificate.key_blob, PASSPHRASE) as key:
                 key.sign(b"document digest")
 
         def baseline():
@@ -132,8 +133,8 @@ def main() -> None:
             ("unlock (argon2id + unwrap) + sign + destroy", median_ms(unlock_and_sign, args.rounds * 2), "ms"),
         ]
         baseline_ms = median_ms(baseline, args.rounds)
-        bb_ms = median_ms(lambda: pki.sign_pdfs(certificate, PASSPHRASE, [document], level="B-B"), args.rounds)
-        lt_ms = median_ms(lambda: pki.sign_pdfs(certificate, PASSPHRASE, [document]), args.rounds)
+        bb_ms = median_ms(lambda: keys.sign_pdfs(certificate, PASSPHRASE, [document], level="B-B"), args.rounds)
+        lt_ms = median_ms(lambda: keys.sign_pdfs(certificate, PASSPHRASE, [document]), args.rounds)
         rows += [
             ("pyHanko B-B, software key (baseline)", baseline_ms, "ms"),
             ("Paraf one-page PDF B-B (HSM, unlock included)", bb_ms, "ms"),

@@ -10,10 +10,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.domain.accounts import api_clients
 from app.extensions import db
 from app.models import Agency, SubscriberProfile
-from app.services import api_clients
-from app.services.audit import Actor
+from app.platform.audit import Actor
 from tests.subscribers import Subscriber, create_subscriber
 
 

@@ -14,7 +14,7 @@ import time
 
 import pyotp
 
-from app.services import authenticators
+from app.domain.accounts import authenticators
 
 SPARE_SECONDS = 10
 _used_steps: dict[str, int] = {}

@@ -10,7 +10,7 @@ from flask import Flask
 from app.extensions import db
 from app.models import Account, PopulationRecord, Role
 from app.models.types import utcnow
-from app.services import notifications
+from app.platform import notifications
 from tests.subscribers import create_staff
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import MetaData
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.domain import keys
 from app.extensions import db
 from app.instance_setup import init_softhsm_token, read_config, write_config
-from app.services import pki
-from app.services.audit import Actor
+from app.platform.audit import Actor
 
 pytest_plugins = ["tests.fixtures.faces", "tests.fixtures.messaging"]
 
@@ -71,7 +71,7 @@ def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
     with app.app_context():
         drop_everything()
         upgrade()
-        pki.init_pki()
+        keys.init_pki()
         db.session.commit()
     yield app
     with app.app_context():
@@ -128,7 +128,7 @@ def issue_certificate(app_ctx: Flask):
     """Return a factory that issues a committed subscriber certificate."""
 
     def issue(common_name: str = "Budi Santoso", passphrase: str = PASSPHRASE):
-        row = pki.issue_subscriber_certificate(
+        row = keys.issue_subscriber_certificate(
             {"country_name": "ID", "organization_name": "Pemerintah Kota Contoh", "common_name": common_name},
             passphrase,
             Actor("test"),

@@ -15,12 +15,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import lifecycle
+from app.domain import keys
+from app.domain.accounts.passwords import hash_password
+from app.domain.enrolment import issuance
+from app.domain.signing import signatures
 from app.extensions import db
 from app.models import Account, Agency, Employment, Role, SubscriberProfile
 from app.models.types import utcnow
-from app.services import issuance, pki, signing
-from app.services.audit import Actor
-from app.services.passwords import hash_password
+from app.platform.audit import Actor
 from tests.auth_helpers import send_csrf
 
 PASSPHRASE = "Rahasia#Tanda2026"
@@ -80,13 +82,13 @@ def create_subscriber(
         db.session.flush()
         certificate_id = None
         if certificate:
-            row = pki.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
+            row = keys.issue_subscriber_certificate(issuance.subject_of(account), passphrase, actor, email=account.email)
             row.account_id = account.id
             db.session.flush()
             certificate_id = row.id
         db.session.commit()
         return Subscriber(
-            id=account.id, user_id=account.get_id(), name=name, display_name=signing.display_name(account),
+            id=account.id, user_id=account.get_id(), name=name, display_name=signatures.display_name(account),
             position=position, email=account.email, passphrase=passphrase, certificate_id=certificate_id,
             agency_id=agency.id, nip=account.profile.nip,
         )

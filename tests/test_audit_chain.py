@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
-from app.services.audit import Actor, record
+from app.platform.audit import Actor, record
 
 
 @pytest.fixture()

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from flask import Flask
 
+from app.domain import keys
 from app.extensions import db
 from app.models import Agency
-from app.services import notifications, pki
+from app.platform import notifications
 from signer.validate import validate_pdf
 from tests.subscribers import Subscriber, create_subscriber, signed_in_client
 
@@ -56,7 +57,7 @@ def make_nss_db(app: Flask, folder: Path) -> str:
     nss = folder / "nss"
     nss.mkdir()
     with app.app_context():
-        (folder / "root.der").write_bytes(pki.context().hierarchy().root)
+        (folder / "root.der").write_bytes(keys.context().hierarchy().root)
     subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
     subprocess.run(
         ["certutil", "-A", "-d", f"sql:{nss}", "-n", "Paraf Root CA", "-t", "CT,C,C", "-i", str(folder / "root.der")],
@@ -75,8 +76,8 @@ def check_final_pdf(app: Flask, data: bytes, names: list[str], nss: str, folder:
     assert out.count("Signature is Valid.") == len(names), out
     assert out.count("Certificate is Trusted.") == len(names), out
     with app.app_context():
-        hierarchy = pki.context().hierarchy()
-        crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+        hierarchy = keys.context().hierarchy()
+        crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
         reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
     assert [r.signer_name for r in reports] == names
     for report in reports:

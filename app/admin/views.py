@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask_login import login_required
 
+from ..domain.accounts import api_clients
 from ..extensions import db
 from ..models import ApiClient, Role
-from ..services import api_clients
 from ..web import actor, render, require_role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

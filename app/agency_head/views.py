@@ -6,10 +6,11 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..domain.certificates import data_changes
+from ..domain.enrolment.registration import EnrolmentError
+from ..domain.signing import signatures
 from ..extensions import db
 from ..models import ChangeKind, DataChange, Role
-from ..services import data_changes, signing
-from ..services.enrolment import EnrolmentError
 from ..web import actor, render, require_role
 
 bp = Blueprint("agency_head", __name__, url_prefix="/pimpinan")
@@ -41,8 +42,8 @@ def index():
 
 def _refusal() -> str | None:
     try:
-        signing.signing_certificate(current_user._get_current_object())
-    except signing.SigningRefused as exc:
+        signatures.signing_certificate(current_user._get_current_object())
+    except signatures.SigningRefused as exc:
         return str(exc)
     return None
 
@@ -77,10 +78,10 @@ def sign(change_id: int):
         return _page(change, _("Masukkan passphrase Anda."), 422)
     try:
         data_changes.sign_form(change, current_user._get_current_object(), passphrase, actor())
-    except signing.PassphraseWrong as exc:
+    except signatures.PassphraseWrong as exc:
         db.session.commit()  # the wrong passphrase counts toward the lock
         return _page(_form(change_id), str(exc), 422)
-    except (signing.SigningRefused, EnrolmentError) as exc:
+    except (signatures.SigningRefused, EnrolmentError) as exc:
         db.session.rollback()
         return _page(_form(change_id), str(exc), 409)
     db.session.commit()

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from flask import g, jsonify, request
 
+from ..domain.accounts import api_clients
 from ..models import ApiClient
-from ..services import api_clients
 
 
 def client_from_request() -> ApiClient | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from ..domain.accounts import api_clients
 from ..extensions import db
-from ..services import api_clients
-from ..services.audit import Actor
+from ..platform.audit import Actor
 
 clients_cli = AppGroup("clients", help="Integration API clients (/api/v2, HTTP Basic).")
 ACTOR = Actor("cli")

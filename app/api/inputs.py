@@ -12,9 +12,9 @@ from flask import current_app, request
 from signer.errors import AppearanceError
 from signer.stamp import load_image
 
-from ..services import signing
-from ..services.signing import Details, DocumentRefused, Placement, Upload
-from ..services.uploads import STAMP_HEIGHT, STAMP_WIDTH
+from ..domain.signing import signatures
+from ..domain.signing.signatures import Details, DocumentRefused, Placement, Upload
+from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
 from .errors import ApiError
 from .placement import stamp_box
 
@@ -95,7 +95,7 @@ def refusal(exc: DocumentRefused, index: int, signing_use: bool = False) -> ApiE
 def check_pdf(data: bytes, index: int) -> None:
     """Refuse a file to sign that is not a usable, unencrypted PDF with the error of its reason."""
     try:
-        signing.check_document(Upload(f"{index}.pdf", data))
+        signatures.check_document(Upload(f"{index}.pdf", data))
     except DocumentRefused as exc:
         raise refusal(exc, index, signing_use=True) from None
 

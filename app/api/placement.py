@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pypdfium2 as pdfium
 
-from ..services.uploads import _PDFIUM, PageGeometry
+from ..domain.signing.uploads import _PDFIUM, PageGeometry
 from .errors import ApiError
 
 Box = tuple[float, float, float, float]

@@ -6,8 +6,9 @@ it is single use and covers at most the number of documents asked for.
 
 from __future__ import annotations
 
+from ..domain.enrolment import otp
 from ..models import Account
-from ..services import notifications, otp
+from ..platform import notifications
 from .errors import ApiError
 
 PURPOSE = "api-sign"

@@ -9,7 +9,7 @@ from asn1crypto import x509
 from signer.signature_info import SignatureInfo
 from signer.validate import SignatureReport
 
-from ..services.validation import DocumentCheck
+from ..domain.signing.validation import DocumentCheck
 
 DESCRIPTIONS = {
     "NO_SIGNATURE": ("Dokumen tidak memiliki tanda tangan elektronik.", "The document has no electronic signature."),

@@ -18,10 +18,18 @@ from flask import Blueprint, current_app, g, jsonify, render_template, request
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from ..domain import keys
+from ..domain.signing import signatures, validation
+from ..domain.signing.signatures import (
+    Details,
+    DocumentRefused,
+    PassphraseWrong,
+    Placement,
+    SigningLocked,
+    SigningRefused,
+)
 from ..extensions import csrf, db
-from ..services import pki, signing, validation
-from ..services.audit import Actor, record
-from ..services.signing import Details, DocumentRefused, PassphraseWrong, Placement, SigningLocked, SigningRefused
+from ..platform.audit import Actor, record
 from . import inputs, subscribers, totp
 from .auth import client_from_request, current_client, unauthorized
 from .errors import ApiError, english, response
@@ -127,7 +135,7 @@ def sign_pdf():
     if data.get("totp") is not None:
         totp.consume(account, data["totp"], len(uploads))
     try:
-        results = signing.sign_documents(account, passphrase, uploads, Placement(), Details(), actor(), via="api")
+        results = signatures.sign_documents(account, passphrase, uploads, Placement(), Details(), actor(), via="api")
     except SigningLocked:
         raise ApiError("signing_locked") from None
     except PassphraseWrong as exc:
@@ -185,7 +193,7 @@ def certificate_chain(who: str):
     certificate = subscribers.latest_certificate(account)
     if certificate is None or certificate.der is None:
         raise ApiError("no_certificate")
-    hierarchy = pki.context().hierarchy()
+    hierarchy = keys.context().hierarchy()
     chain = [certificate.der, hierarchy.issuing, hierarchy.root]
     return jsonify(success=True, data=[base64.b64encode(der).decode("ascii") for der in chain])
 

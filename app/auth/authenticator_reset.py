@@ -6,8 +6,8 @@ from flask import flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import logout_user
 
+from ..domain.accounts import suspensions, tokens
 from ..extensions import db
-from ..services import suspensions, tokens
 from ..web import actor, refuse_link
 from .views import PENDING_KEY, SETUP_KEY, _confirm_setup, _setup_page, bp
 

@@ -14,12 +14,12 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..domain.accounts import authenticators, suspensions, tokens
+from ..domain.accounts import login as signin
 from ..extensions import db, login_manager
 from ..lifecycle import AccountStatus
 from ..models import Account, AuthenticatorDevice, Role
-from ..services import authenticators, suspensions, tokens
-from ..services import login as signin
-from ..services.audit import record
+from ..platform.audit import record
 from ..web import actor, refuse_link
 
 bp = Blueprint("auth", __name__)

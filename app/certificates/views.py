@@ -13,11 +13,15 @@ from flask_login import current_user, login_required
 from signer.errors import SignerError
 
 from .. import lifecycle
+from ..domain.accounts import tokens
+from ..domain.certificates import after_issuance
+from ..domain.enrolment import issuance, otp, registries
+from ..domain.enrolment.registration import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
+from ..domain.signing import signatures
 from ..enrolment.views import FACE_ERRORS, _uploaded_image
 from ..extensions import db
 from ..models import Account, Role
-from ..services import certificates, issuance, notifications, otp, registries, signing, tokens
-from ..services.enrolment import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
+from ..platform import notifications
 from ..web import actor, refuse_link, render, require_role
 
 bp = Blueprint("certificates", __name__, url_prefix="/sertifikat")
@@ -35,8 +39,8 @@ class LinkRefused(Exception):
 @bp.app_context_processor
 def certificate_tools():
     """Give every template the certificate actions of an account and the revocation reasons (the verifier's page too)."""
-    return {"certificate_actions": certificates.actions, "revocation_reasons": certificates.REASONS,
-            "reason_label": certificates.reason_label}
+    return {"certificate_actions": after_issuance.actions, "revocation_reasons": after_issuance.REASONS,
+            "reason_label": after_issuance.reason_label}
 
 
 def _subscriber() -> Account:
@@ -50,15 +54,15 @@ def _subscriber() -> Account:
 def index():
     """List the subscriber's certificates with the actions their state allows."""
     account = _subscriber()
-    return render("certificates/index.html", account=account, rows=certificates.history(account),
-                  allowed=certificates.actions(account))
+    return render("certificates/index.html", account=account, rows=after_issuance.history(account),
+                  allowed=after_issuance.actions(account))
 
 
 def _change_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, done: bool = False):
     return render(
         "certificates/change.html", "certificates/_change.html", status,
         account=account, error=error, field=field, done=done, rules=issuance.passphrase_checks(""),
-        allowed=certificates.actions(account),
+        allowed=after_issuance.actions(account),
     )
 
 
@@ -71,13 +75,13 @@ def change():
         return _change_page(account)
     form = request.form
     try:
-        certificates.change_passphrase(
+        after_issuance.change_passphrase(
             account, form.get("old", ""), form.get("passphrase", ""), form.get("confirmation", ""),
             form.get("agreement") == "setuju", actor(),
         )
-    except signing.SigningRefused as exc:
+    except signatures.SigningRefused as exc:
         db.session.commit()  # the wrong-passphrase counter (and the lock) must stick
-        return _change_page(account, str(exc), "old", 422 if isinstance(exc, signing.PassphraseWrong) else 409)
+        return _change_page(account, str(exc), "old", 422 if isinstance(exc, signatures.PassphraseWrong) else 409)
     except EnrolmentError as exc:
         db.session.rollback()
         return _change_page(account, str(exc), exc.field, 422)
@@ -89,7 +93,7 @@ def _reset_request_page(account: Account, error: str | None = None, field: str |
     return render(
         "certificates/reset_request.html", "certificates/_reset_request.html", status,
         account=account, profile=account.profile, error=error, field=field,
-        channel=certificates.reset_channel(account), allowed=certificates.actions(account), **extra,
+        channel=after_issuance.reset_channel(account), allowed=after_issuance.actions(account), **extra,
     )
 
 
@@ -101,7 +105,7 @@ def reset_request():
     if request.method == "GET":
         return _reset_request_page(account)
     try:
-        channel = certificates.request_reset(account, actor())
+        channel = after_issuance.request_reset(account, actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _reset_request_page(account, exc.reason, None, 409)
@@ -119,7 +123,7 @@ def send_code():
     account = _subscriber()
     back = _phone_page(request.form.get("next"))
     try:
-        number = certificates.send_phone_code(account, request.form.get("phone", ""))
+        number = after_issuance.send_phone_code(account, request.form.get("phone", ""))
     except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
         db.session.rollback()
         return back(account, str(exc), getattr(exc, "field", None) or "phone", 422)
@@ -134,7 +138,7 @@ def verify_code():
     account = _subscriber()
     back = _phone_page(request.form.get("next"))
     try:
-        certificates.verify_phone_code(account, request.form.get("code", ""), actor())
+        after_issuance.verify_phone_code(account, request.form.get("code", ""), actor())
     except otp.OtpError as exc:
         db.session.commit()  # wrong tries are counted
         return back(account, str(exc), "code", 422)
@@ -150,7 +154,7 @@ def _phone_page(name: str | None):
 def _revoke_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
     return render(
         "certificates/revoke.html", "certificates/_revoke.html", status,
-        account=account, allowed=certificates.actions(account), error=error, field=field, **extra,
+        account=account, allowed=after_issuance.actions(account), error=error, field=field, **extra,
     )
 
 
@@ -162,16 +166,16 @@ def revoke():
     if request.method == "GET":
         return _revoke_page(account)
     reason = request.form.get("reason", "")
-    if reason not in certificates.REASONS:
+    if reason not in after_issuance.REASONS:
         return _revoke_page(account, _("Pilih alasan pencabutan dari daftar."), "reason", 422)
     if request.form.get("confirm") != "ya":
         return _revoke_page(account, reason=reason, confirming=True)
-    certificate = certificates.active(account)
+    certificate = after_issuance.active(account)
     if certificate is None:
-        newest = certificates.latest(account)
+        newest = after_issuance.latest(account)
         return _revoke_page(account, lifecycle.Forbidden("certificate", newest.status if newest else None, "revoke").reason, None, 409)
     try:
-        certificates.revoke_with_notice(certificate, reason, actor())
+        after_issuance.revoke_with_notice(certificate, reason, actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _revoke_page(account, exc.reason, None, 409)
@@ -182,7 +186,7 @@ def revoke():
 def _renewal_page(account: Account, error: str | None = None, field: str | None = None, status: int = 200, **extra):
     return render(
         "certificates/renewal.html", "certificates/_renewal.html", status,
-        account=account, profile=account.profile, allowed=certificates.actions(account),
+        account=account, profile=account.profile, allowed=after_issuance.actions(account),
         error=error, field=field, **extra,
     )
 
@@ -195,7 +199,7 @@ def renewal():
     if request.method == "GET":
         return _renewal_page(account)
     try:
-        certificates.request_renewal(account, actor())
+        after_issuance.request_renewal(account, actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _renewal_page(account, exc.reason, None, 409)
@@ -214,9 +218,9 @@ def _link_error(message: str, status: int = 410):
 def reset_start(token: str):
     """Open a reset link (used up only when the new certificate is issued) and bind the wizard to this browser."""
     try:
-        certificates.open_reset(token)
+        after_issuance.open_reset(token)
     except tokens.TokenError as exc:
-        return refuse_link(token, certificates.PASSPHRASE_RESET, actor(), str(exc))
+        return refuse_link(token, after_issuance.PASSPHRASE_RESET, actor(), str(exc))
     session["reset_token"], session["reset_step"] = token, 1
     session.pop("reset_selfie_ok", None)
     return redirect(url_for("certificates.reset_page"))
@@ -227,7 +231,7 @@ def _reset_link() -> tuple[Account, str]:
     if not raw:
         raise LinkRefused(_("Buka tautan reset passphrase dari WhatsApp atau e-mail Anda."), 403)
     try:
-        account, _certificate = certificates.open_reset(raw)
+        account, _certificate = after_issuance.open_reset(raw)
     except tokens.TokenError as exc:
         raise LinkRefused(str(exc), 410) from exc
     return account, raw
@@ -237,7 +241,7 @@ def _reset_page(account: Account, step: int, error: str | None = None, field: st
     session["reset_step"] = step
     return render(
         "certificates/reset.html", "certificates/_reset_body.html", status,
-        account=account, profile=account.profile, old=certificates.active(account), step=step, error=error, field=field,
+        account=account, profile=account.profile, old=after_issuance.active(account), step=step, error=error, field=field,
         rules=issuance.passphrase_checks(""), agreement_version=AGREEMENT_VERSION,
     )
 
@@ -273,14 +277,14 @@ def reset_submit():
     form = request.form
     who = subscriber_actor(account, request.remote_addr)
     try:
-        certificate = certificates.reset_passphrase(
+        certificate = after_issuance.reset_passphrase(
             account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju", who,
         )
     except EnrolmentError as exc:
         db.session.rollback()
         return _reset_page(account, 3, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
-        return refuse_link(raw, certificates.PASSPHRASE_RESET, who, str(exc))
+        return refuse_link(raw, after_issuance.PASSPHRASE_RESET, who, str(exc))
     except SignerError:
         db.session.rollback()  # nothing half-done: the old certificate stays ISSUE and the link stays usable
         return _reset_page(account, 3, _("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi."), None, 409)

@@ -2,7 +2,7 @@
 
 An access token is an itsdangerous-signed ``(account id, session version)`` that expires after
 ``CSC_TOKEN_MINUTES``; changing the password (bumping the session version) ends it. A SAD is AES-256-GCM
-sealed under a key derived from ``SECRET_KEY`` (``services.sealing``) and carries the credential, the
+sealed under a key derived from ``SECRET_KEY`` (``platform.sealing``) and carries the credential, the
 subscriber's passphrase (checked when it was issued: a Paraf key opens only with it), the hashes it may
 sign, how many, its expiry (``CSC_SAD_MINUTES``) and a random id. Only the SHA-256 of the id is stored,
 when the SAD is spent, so each SAD signs once.
@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import LinkToken
 from ..models.types import utcnow
-from ..services import sealing
+from ..platform import sealing
 
 SAD_INFO = b"paraf-csc-sad-v1"
 SPENT = "csc-sad"

@@ -20,11 +20,13 @@ from signer.errors import SignerError, WrongPassphrase
 
 from ..api import totp
 from ..api.errors import ApiError
+from ..domain import keys
+from ..domain.accounts import login
+from ..domain.signing import signatures
 from ..extensions import csrf, db
 from ..lifecycle import CertificateStatus
 from ..models import Account, Certificate
-from ..services import login, pki, signing
-from ..services.audit import Actor, record
+from ..platform.audit import Actor, record
 from . import sad
 from .errors import CscError, invalid_request, response
 
@@ -95,8 +97,8 @@ def _credential(data: dict) -> Certificate:
     if not isinstance(credential_id, str) or not credential_id:
         raise invalid_request("Missing or invalid parameter credentialID.")
     try:
-        certificate = signing.signing_certificate(g.csc_account)
-    except signing.SigningRefused as exc:
+        certificate = signatures.signing_certificate(g.csc_account)
+    except signatures.SigningRefused as exc:
         raise CscError("access_denied", "The credential cannot sign now: " + _reason(exc), 403) from None
     if str(certificate.id) != credential_id:
         raise invalid_request("Invalid parameter credentialID.")
@@ -104,7 +106,7 @@ def _credential(data: dict) -> Certificate:
 
 
 def _reason(exc: Exception) -> str:
-    if isinstance(exc, signing.SigningLocked):
+    if isinstance(exc, signatures.SigningLocked):
         return "signing is locked after repeated wrong passphrases."
     account = g.csc_account
     return f"account status {account.status}." if account.status else "no active certificate."
@@ -156,8 +158,8 @@ def login_():
 def credentials_list():
     """List the account's signing credential (its current certificate), if it may sign."""
     try:
-        ids = [str(signing.signing_certificate(g.csc_account).id)]
-    except signing.SigningRefused:
+        ids = [str(signatures.signing_certificate(g.csc_account).id)]
+    except signatures.SigningRefused:
         ids = []
     return jsonify(credentialIDs=ids)
 
@@ -170,7 +172,7 @@ def credentials_info():
     from asn1crypto import x509
 
     cert = x509.Certificate.load(certificate.der)
-    hierarchy = pki.context().hierarchy()
+    hierarchy = keys.context().hierarchy()
     wanted = data.get("certificates", "single")
     chain = {"none": [], "chain": [certificate.der, hierarchy.issuing, hierarchy.root]}.get(wanted, [certificate.der])
     answer = {
@@ -213,10 +215,10 @@ def credentials_authorize():
             db.session.commit() if exc.key in ("totp_wrong", "totp_locked") else db.session.rollback()
             raise CscError("invalid_otp", "Invalid OTP.") from None
     try:
-        signing.check_passphrase(account, certificate, pin, actor)
-    except signing.SigningLocked:
+        signatures.check_passphrase(account, certificate, pin, actor)
+    except signatures.SigningLocked:
         raise CscError("locked", "Wrong PIN; signing is now locked. Reset the passphrase.", 403) from None
-    except signing.PassphraseWrong as exc:
+    except signatures.PassphraseWrong as exc:
         raise CscError("invalid_pin", f"Invalid PIN; {exc.remaining} tries left.") from None
     except SignerError:
         log.exception("cannot open the key of certificate %s", certificate.id)
@@ -245,7 +247,7 @@ def sign_hash():
     if not sad.spend(activation):
         raise CscError("invalid_request", "The SAD was already used.")
     try:
-        signatures = pki.sign_digests(certificate, activation.passphrase, [base64.b64decode(h) for h in hashes])
+        signatures = keys.sign_digests(certificate, activation.passphrase, [base64.b64decode(h) for h in hashes])
     except WrongPassphrase:
         raise CscError("invalid_request", "Invalid SAD: the passphrase changed since it was issued.") from None
     except SignerError:

@@ -8,11 +8,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..domain.accounts import tokens
+from ..domain.enrolment import faces, issuance, otp, registration, registries
+from ..domain.enrolment.registration import WIZARD_STEPS, EnrolmentError
 from ..extensions import db
 from ..lifecycle import AccountStatus
 from ..models import Account, Certificate
-from ..services import enrolment, faces, issuance, notifications, otp, registries, tokens, verification
-from ..services.enrolment import WIZARD_STEPS, EnrolmentError
+from ..platform import notifications
 from ..web import actor, refuse_link, render
 
 bp = Blueprint("enrolment", __name__)
@@ -34,7 +36,7 @@ def self_register():
     error = field = None
     if request.method == "POST":
         try:
-            enrolment.self_register(
+            registration.self_register(
                 request.form.get("nik", ""), request.form.get("registry_email", ""),
                 request.form.get("agency_email", ""), actor("self-registration"),
             )
@@ -58,7 +60,7 @@ def _wizard_account() -> Account:
 def activate(token: str):
     """Use an activation link: it works once and binds the wizard to this browser."""
     try:
-        account = enrolment.open_activation(token, request.remote_addr)
+        account = registration.open_activation(token, request.remote_addr)
     except tokens.TokenError as exc:
         db.session.commit()  # the refusal is audited
         return render_template("enrolment/link_error.html", message=str(exc)), 410
@@ -75,7 +77,7 @@ def _step_name(profile, requested: str | None) -> str:
 
 def _wizard(account: Account, step: str, error: str | None = None, field: str | None = None, status: int = 200, **extra):
     context = dict(account=account, profile=account.profile, step=step, steps=WIZARD_STEPS, error=error, field=field, **extra)
-    if not enrolment.editable(account):
+    if not registration.editable(account):
         return render("enrolment/wizard.html", "enrolment/_submitted.html", status, **context)
     return render("enrolment/wizard.html", "enrolment/_wizard_body.html", status, **context)
 
@@ -104,7 +106,7 @@ def _step_post(step: str, action):
 def save_personal():
     """Step 1: name and titles."""
     form = request.form
-    return _step_post("data-diri", lambda a: enrolment.save_personal(a, form.get("name", ""), form.get("front_title", ""), form.get("back_title", "")))
+    return _step_post("data-diri", lambda a: registration.save_personal(a, form.get("name", ""), form.get("front_title", ""), form.get("back_title", "")))
 
 
 @bp.post("/aktivasi/telepon/kirim")
@@ -112,7 +114,7 @@ def send_code():
     """Step 2a: send a WhatsApp OTP."""
     account = _wizard_account()
     try:
-        number = enrolment.send_phone_code(account, request.form.get("phone", ""))
+        number = registration.send_phone_code(account, request.form.get("phone", ""))
     except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
         db.session.rollback()
         return _wizard(account, "telepon", str(exc), getattr(exc, "field", "phone"), 422)
@@ -123,7 +125,7 @@ def send_code():
 @bp.post("/aktivasi/telepon/verifikasi")
 def verify_code():
     """Step 2b: check the OTP."""
-    return _step_post("telepon", lambda a: enrolment.verify_phone_code(a, request.form.get("code", ""), request.remote_addr))
+    return _step_post("telepon", lambda a: registration.verify_phone_code(a, request.form.get("code", ""), request.remote_addr))
 
 
 @bp.post("/aktivasi/kedinasan")
@@ -132,7 +134,7 @@ def save_service():
     form = request.form
     return _step_post(
         "kedinasan",
-        lambda a: enrolment.save_service(a, form.get("employment", ""), form.get("nip", ""), form.get("unit", ""),
+        lambda a: registration.save_service(a, form.get("employment", ""), form.get("nip", ""), form.get("unit", ""),
                                          form.get("position", ""), form.get("province", "")),
     )
 
@@ -150,7 +152,7 @@ def _uploaded_image(field: str = "selfie") -> bytes:
 @bp.post("/aktivasi/swafoto")
 def save_selfie():
     """Step 4: the selfie taken with the camera."""
-    return _step_post("swafoto", lambda a: enrolment.save_selfie(a, _uploaded_image()))
+    return _step_post("swafoto", lambda a: registration.save_selfie(a, _uploaded_image()))
 
 
 @bp.post("/aktivasi/kirim")
@@ -158,7 +160,7 @@ def submit():
     """Step 5: consents, then send the data to the verifier."""
     account = _wizard_account()
     try:
-        password = enrolment.submit(
+        password = registration.submit(
             account, bool(request.form.get("privacy")), bool(request.form.get("agreement")),
             actor("subscriber:" + account.email, account.agency_id),
         )
@@ -166,7 +168,7 @@ def submit():
         db.session.rollback()
         return _wizard(account, "persetujuan", str(exc), exc.field, 422)
     db.session.commit()
-    verification.send_account_message(account, password)
+    registration.send_account_message(account, password)
     return _wizard(account, "persetujuan")
 
 
@@ -186,7 +188,7 @@ def issue_start(token: str):
     try:
         issuance.open_link(token)
     except tokens.TokenError as exc:
-        return refuse_link(token, verification.SET_PASSPHRASE, actor(), str(exc))
+        return refuse_link(token, registration.SET_PASSPHRASE, actor(), str(exc))
     session["issuance_token"], session["issuance_step"] = token, 1
     session.pop("issuance_selfie_ok", None)
     return redirect(url_for("enrolment.issue_page"))
@@ -197,7 +199,7 @@ def _issue_page(account: Account, step: int, error: str | None = None, field: st
     return render(
         "enrolment/issue.html", "enrolment/_issue_body.html", status,
         account=account, profile=account.profile, step=step, error=error, field=field,
-        rules=issuance.passphrase_checks(""), agreement_version=enrolment.AGREEMENT_VERSION,
+        rules=issuance.passphrase_checks(""), agreement_version=registration.AGREEMENT_VERSION,
     )
 
 
@@ -239,7 +241,7 @@ def issue_submit():
         db.session.rollback()
         return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
-        return refuse_link(raw, verification.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id),
+        return refuse_link(raw, registration.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id),
                            str(exc))
     db.session.commit()
     for key in ("issuance_token", "issuance_step", "issuance_selfie_ok"):

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from signer.errors import SignerError
 
+from ..domain import keys
 from ..extensions import db
-from ..services import pki
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def healthz():
         log.exception("health check: database")
         parts["db"] = "error"
     try:
-        pki.context().hsm.ping()
+        keys.context().hsm.ping()
         parts["hsm"] = "ok"
     except SignerError:
         log.exception("health check: HSM")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models.outbox import OutboxMessage
-from ..services import notifications
+from ..platform import notifications
 
 bp = Blueprint("outbox", __name__, url_prefix="/dev/outbox")
 log = logging.getLogger(__name__)

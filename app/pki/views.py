@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from signer import ca
 from signer.revocation import error_response, is_ocsp_request
 
+from ..domain import keys
 from ..extensions import csrf, db
-from ..services import pki
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 csrf.exempt(bp)
@@ -33,30 +33,30 @@ def certificate(name: str) -> Response:
     """Return a CA or service certificate (DER)."""
     if name not in CERTIFICATES:
         abort(404)
-    hierarchy = pki.context().hierarchy()
+    hierarchy = keys.context().hierarchy()
     return _der(hierarchy.cert(CERTIFICATES[name]).dump(), "application/pkix-cert", max_age=86400)
 
 
 @bp.get("/<issuer>.crl")
 def crl(issuer: str) -> Response:
     """Return the current full CRL (DER), re-signing it first when it is past half its validity."""
-    if issuer not in pki.CRL_ISSUERS:
+    if issuer not in keys.CRL_ISSUERS:
         abort(404)
-    row = pki.latest_crl(issuer)
-    if pki.crl_is_stale(row):
+    row = keys.latest_crl(issuer)
+    if keys.crl_is_stale(row):
         try:
-            row = pki.publish_crl(issuer)
+            row = keys.publish_crl(issuer)
             db.session.commit()
         except IntegrityError:  # another worker published the same number first
             db.session.rollback()
-            row = pki.latest_crl(issuer)
+            row = keys.latest_crl(issuer)
     return _der(row.der, "application/pkix-crl")
 
 
 def _ocsp(request_der: bytes) -> Response:
     if not request_der or len(request_der) > MAX_REQUEST_BYTES:
         return _der(error_response("malformed_request"), "application/ocsp-response")
-    return _der(pki.ocsp_response(request_der), "application/ocsp-response")
+    return _der(keys.ocsp_response(request_der), "application/ocsp-response")
 
 
 @bp.post("/ocsp")
@@ -88,4 +88,4 @@ def tsa() -> Response:
     body = request.get_data(cache=False)
     if len(body) > MAX_REQUEST_BYTES:
         abort(413)
-    return _der(pki.timestamp_response(body), "application/timestamp-reply")
+    return _der(keys.timestamp_response(body), "application/timestamp-reply")

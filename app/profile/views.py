@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..domain.accounts import tokens
+from ..domain.certificates import data_changes
+from ..domain.enrolment.registration import EnrolmentError
 from ..extensions import db
 from ..lifecycle import Forbidden
 from ..models import Role
-from ..services import data_changes, tokens
-from ..services.enrolment import EnrolmentError
 from ..web import actor, render, require_role
 
 bp = Blueprint("profile", __name__)

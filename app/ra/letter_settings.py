@@ -6,9 +6,9 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..domain.enrolment import request_letters
 from ..extensions import db
 from ..models import Agency
-from ..services import request_letters
 from ..web import actor, render
 from .views import bp
 

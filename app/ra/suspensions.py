@@ -9,9 +9,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import lifecycle
+from ..domain.accounts import suspensions
 from ..extensions import db
 from ..models import Account, Suspension
-from ..services import suspensions
 from ..verifier.views import PAGE_SIZE, queue_query
 from ..web import actor, render
 from .views import bp

@@ -6,12 +6,12 @@ from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..domain.certificates import data_changes
+from ..domain.enrolment.registration import EnrolmentError
 from ..extensions import db
 from ..lifecycle import Forbidden
 from ..models import DataChange
 from ..models.types import utcnow
-from ..services import data_changes
-from ..services.enrolment import EnrolmentError
 from ..web import actor, render
 from .views import bp
 

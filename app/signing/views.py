@@ -1,6 +1,6 @@
 """Signing portal pages (F6) for subscribers: upload, placement, signing, results, downloads and history.
 
-Uploads of a batch wait under ``instance/uploads/<id>/`` (see ``services/uploads``),
+Uploads of a batch wait under ``instance/uploads/<id>/`` (see ``domain/signing/uploads``),
 bound to the account and to this browser session; the key is unlocked once per
 batch by ``signing.sign_documents``.
 """
@@ -18,10 +18,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..extensions import db, htmx
-from ..models import Role, SignedDocument
-from ..services import signing, uploads
-from ..services.signing import (
+from ..domain.signing import signatures, uploads
+from ..domain.signing.signatures import (
     Details,
     DocumentRefused,
     PassphraseWrong,
@@ -30,6 +28,8 @@ from ..services.signing import (
     SigningRefused,
     Upload,
 )
+from ..extensions import db, htmx
+from ..models import Role, SignedDocument
 from ..web import actor, format_wib, render, require_role
 
 bp = Blueprint("signing", __name__, url_prefix="/tandatangan")
@@ -83,7 +83,7 @@ def _clean_name(raw: str | None) -> str:
 def _refusal() -> str | None:
     """Return why this account cannot sign now, or None."""
     try:
-        signing.signing_certificate(_account())
+        signatures.signing_certificate(_account())
     except SigningRefused as exc:
         return str(exc)
     return None
@@ -131,7 +131,7 @@ def upload():
     for storage in files if not errors else []:
         item = Upload(_clean_name(storage.filename), storage.read())
         try:
-            signing.check_document(item)
+            signatures.check_document(item)
         except DocumentRefused as exc:
             errors.append(str(exc))
             continue
@@ -175,7 +175,7 @@ def _place_page(batch, values: dict, error: str | None = None, field: str | None
     return render(
         "signing/place.html", "signing/_sign_form.html", status,
         batch=batch, values=values, error=error, field=field, refusal=_refusal(),
-        stamp_name=signing.display_name(account), stamp_position=position, acting_kinds=ACTING_KINDS,
+        stamp_name=signatures.display_name(account), stamp_position=position, acting_kinds=ACTING_KINDS,
         stamp_width=uploads.STAMP_WIDTH, stamp_height=uploads.STAMP_HEIGHT,
     )
 
@@ -251,7 +251,7 @@ def sign(batch_id: str):
         return _place_page(batch, values, _("Masukkan passphrase sertifikat Anda."), "passphrase", 422)
     started = time.perf_counter()
     try:
-        results = signing.sign_documents(_account(), passphrase, placed, Placement(), details, actor())
+        results = signatures.sign_documents(_account(), passphrase, placed, Placement(), details, actor())
     except (PassphraseWrong, SigningLocked) as exc:
         db.session.commit()  # the wrong-passphrase counter (and the lock) must stick
         return _place_page(batch, values, str(exc), "passphrase", 422 if isinstance(exc, PassphraseWrong) else 409)

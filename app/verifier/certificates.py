@@ -6,10 +6,11 @@ from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from .. import lifecycle
+from ..domain.certificates import after_issuance
+from ..domain.enrolment.registration import EnrolmentError
 from ..extensions import db, htmx
 from ..models import Account
-from ..services import certificates, notifications
-from ..services.enrolment import EnrolmentError
+from ..platform import notifications
 from ..web import actor, render
 from .views import _account, bp
 
@@ -29,7 +30,7 @@ def send_reset(account_id: int):
     """F9: send the subscriber a passphrase-reset link (WhatsApp when the phone is verified, e-mail otherwise)."""
     account = _account(account_id)
     try:
-        channel = certificates.request_reset(account, actor())
+        channel = after_issuance.request_reset(account, actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _actions(account, exc.reason, status=409)
@@ -45,14 +46,14 @@ def send_reset(account_id: int):
 def revoke_certificate(account_id: int):
     """F11: revoke the subscriber's active certificate at once with an RFC 5280 reason (confirmation required)."""
     account = _account(account_id)
-    certificate = certificates.active(account)
+    certificate = after_issuance.active(account)
     try:
         if certificate is None:
-            newest = certificates.latest(account)
+            newest = after_issuance.latest(account)
             raise lifecycle.Forbidden("certificate", newest.status if newest else None, "revoke")
         if request.form.get("confirm") != "ya":
             raise EnrolmentError(_("Centang konfirmasi pencabutan; pencabutan tidak dapat dibatalkan."), "confirm")
-        certificates.revoke_with_notice(certificate, request.form.get("reason", ""), actor())
+        after_issuance.revoke_with_notice(certificate, request.form.get("reason", ""), actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _actions(account, exc.reason, status=409)
@@ -68,7 +69,7 @@ def send_renewal(account_id: int):
     """F12: open a new certificate request and send a new set-passphrase link (the issuance steps run again)."""
     account = _account(account_id)
     try:
-        certificates.send_renewal_link(account, actor())
+        after_issuance.send_renewal_link(account, actor())
     except lifecycle.Forbidden as exc:
         db.session.rollback()
         return _actions(account, exc.reason, status=409)

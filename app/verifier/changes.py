@@ -8,10 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import lifecycle
+from ..domain.certificates import data_changes
+from ..domain.enrolment.registration import EnrolmentError
 from ..extensions import db
 from ..models import Account, Agency, ChangeKind, DataChange, Role
-from ..services import data_changes
-from ..services.enrolment import EnrolmentError
 from ..web import actor, render
 from .views import _account, bp
 

@@ -9,10 +9,10 @@ from flask import Response, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..domain.enrolment import request_letters
 from ..extensions import db
 from ..models import Agency, RequestLetter
 from ..models.types import utcnow
-from ..services import request_letters
 from ..web import actor, render
 from .views import _agency, bp
 

@@ -7,10 +7,10 @@ from io import BytesIO
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
+from ..domain.accounts import evidence, suspensions
 from ..extensions import db
 from ..models import Account, ReactivationDocument
 from ..models.suspension import EVIDENCE_KINDS
-from ..services import evidence, suspensions
 from ..web import actor
 from .views import _account, _detail, bp
 

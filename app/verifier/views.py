@@ -10,11 +10,11 @@ from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
+from ..domain.enrolment import csv_import, registration, registries
+from ..domain.enrolment.registration import EnrolmentError
 from ..extensions import db
 from ..lifecycle import AccountStatus
 from ..models import Account, Agency, AuditEvent, RenewalRequest, Role, SubscriberProfile
-from ..services import csv_import, enrolment, registries, verification
-from ..services.enrolment import EnrolmentError
 from ..web import actor, render, require_role
 
 bp = Blueprint("verifier", __name__, url_prefix="/verifikator")
@@ -95,8 +95,8 @@ def register():
     error = field = None
     if request.method == "POST":
         try:
-            registration = enrolment.validate_registration(request.form, agency)
-            account = enrolment.register(agency, registration, actor())
+            entered = registration.validate_registration(request.form, agency)
+            account = registration.register(agency, entered, actor())
             db.session.commit()
             flash(_("%(name)s terdaftar; tautan aktivasi dikirim ke %(email)s.", name=account.name, email=account.email), "success")
             return redirect(url_for("verifier.detail", account_id=account.id))
@@ -145,8 +145,8 @@ def _detail(account: Account, error: str | None = None, status: int = 200):
     return render(
         "verifier/detail.html", "verifier/_decision.html", status,
         account=account, profile=profile, person=person, servant=servant, registry_error=registry_error,
-        events=events, error=error, can_decide=verification.can_decide(account),
-        pending=verification.pending_request(account),
+        events=events, error=error, can_decide=registration.can_decide(account),
+        pending=registration.pending_request(account),
     )
 
 
@@ -166,7 +166,7 @@ def _image(path: Path | None):
 def selfie(account_id: int):
     """Serve the subscriber's selfie (kept under the instance folder)."""
     profile = _account(account_id).profile
-    return _image(enrolment.selfie_folder() / profile.selfie_path if profile.selfie_path else None)
+    return _image(registration.selfie_folder() / profile.selfie_path if profile.selfie_path else None)
 
 
 @bp.get("/akun/<int:account_id>/foto-registri")
@@ -185,11 +185,11 @@ def registry_photo(account_id: int):
 def approve(account_id: int):
     """Approve: ``VERIFIED``, and the set-passphrase link goes out."""
     account = _account(account_id)
-    if not verification.can_decide(account):
+    if not registration.can_decide(account):
         return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
-    password = verification.approve(account, actor())
+    password = registration.approve(account, actor())
     db.session.commit()
-    if not verification.send_account_message(account, password):
+    if not registration.send_account_message(account, password):
         return _detail(account, _("Data disetujui dan tautan penerbitan dikirim, tetapi e-mail akun portal (kata sandi sekali pakai) "
                                   "gagal terkirim. Minta admin mengatur ulang kata sandi portal pemohon."))
     return _detail(account)
@@ -199,10 +199,10 @@ def approve(account_id: int):
 def reject(account_id: int):
     """Reject with a reason; the subscriber gets a new activation link to correct the data."""
     account = _account(account_id)
-    if not verification.can_decide(account):
+    if not registration.can_decide(account):
         return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
     try:
-        verification.reject(account, request.form.get("reason", ""), actor())
+        registration.reject(account, request.form.get("reason", ""), actor())
     except EnrolmentError as exc:
         db.session.rollback()
         return _detail(account, str(exc), 422)
@@ -215,10 +215,10 @@ def resend(account_id: int):
     """Resend the link that fits the account's state (activation or set passphrase); the old link dies."""
     account = _account(account_id)
     try:
-        if verification.pending_request(account) is not None:
-            verification.send_set_passphrase(account, actor())
+        if registration.pending_request(account) is not None:
+            registration.send_set_passphrase(account, actor())
         else:
-            enrolment.resend_activation(account, actor())
+            registration.resend_activation(account, actor())
     except EnrolmentError as exc:
         db.session.rollback()
         return _detail(account, str(exc), 409)

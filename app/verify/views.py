@@ -11,9 +11,10 @@ from flask import Blueprint, abort, current_app, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from ..domain.signing import validation
+from ..domain.signing.signatures import DocumentRefused
 from ..extensions import db
-from ..services import audit, validation
-from ..services.signing import DocumentRefused
+from ..platform import audit
 from ..web import actor, format_wib, render
 
 bp = Blueprint("verify", __name__, url_prefix="/verify")

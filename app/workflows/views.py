@@ -11,11 +11,11 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..domain.signing import signatures, workflows
+from ..domain.signing.signatures import Details, Upload
+from ..domain.signing.workflows import SignerSpec, WorkflowError
 from ..extensions import db, htmx
 from ..models import Account, Role, Workflow, WorkflowStatus
-from ..services import signing, workflows
-from ..services.signing import Details, Upload
-from ..services.workflows import SignerSpec, WorkflowError
 from ..web import actor, render, require_role
 
 bp = Blueprint("workflows", __name__, url_prefix="/alur")
@@ -44,7 +44,7 @@ def _workflow(public_id: str) -> Workflow:
 
 
 def _names(account_ids) -> dict[int, str]:
-    return {account_id: signing.display_name(db.session.get(Account, account_id)) for account_id in set(account_ids)}
+    return {account_id: signatures.display_name(db.session.get(Account, account_id)) for account_id in set(account_ids)}
 
 
 def _detail_context(workflow: Workflow, **extra) -> dict:
@@ -53,7 +53,7 @@ def _detail_context(workflow: Workflow, **extra) -> dict:
     waiting = None
     if mine is not None and workflow.status == WorkflowStatus.ACTIVE and mine.signed_at is None and current is not mine:
         waiting = _("Belum giliran Anda: menunggu penandatangan ke-%(k)d (%(name)s).",
-                    k=current.position, name=signing.display_name(db.session.get(Account, current.account_id)))
+                    k=current.position, name=signatures.display_name(db.session.get(Account, current.account_id)))
     return dict(
         workflow=workflow,
         signers=workflow.signers,
@@ -138,12 +138,12 @@ def create():
             else:
                 first = workflow.signers[0]
                 flash(_("Alur dibuat. Penandatangan ke-1 (%(name)s) sudah diberi tahu.",
-                        name=signing.display_name(db.session.get(Account, first.account_id))), "success")
+                        name=signatures.display_name(db.session.get(Account, first.account_id))), "success")
                 return redirect(url_for("workflows.detail", public_id=workflow.public_id))
     return render(
         "workflows/new.html", None, 422 if error else 200,
         error=error, field=field, form=request.form, rows=rows, positions=workflows.POSITIONS,
-        position_label=workflows.position_label, max_signers=workflows.MAX_SIGNERS, display_name=signing.display_name,
+        position_label=workflows.position_label, max_signers=workflows.MAX_SIGNERS, display_name=signatures.display_name,
     )
 
 
@@ -153,7 +153,7 @@ def search():
     q = request.args.get("q", "").strip()
     accounts = workflows.search_signers(current_user.agency_id, q) if current_user.agency_id else []
     return render("workflows/_search_results.html", "workflows/_search_results.html", accounts=accounts, q=q,
-                  display_name=signing.display_name)
+                  display_name=signatures.display_name)
 
 
 @bp.get("/penandatangan")
@@ -166,7 +166,7 @@ def signer_row():
     index = request.args.get("n", default=0, type=int)
     row = {"account": account, "page": "", "slot": workflows.default_position(max(0, index))}
     return render("workflows/_signer_row.html", "workflows/_signer_row.html", row=row, positions=workflows.POSITIONS,
-                  position_label=workflows.position_label, display_name=signing.display_name, clear_results=True)
+                  position_label=workflows.position_label, display_name=signatures.display_name, clear_results=True)
 
 
 @bp.get("/<string(length=32):public_id>")
@@ -197,13 +197,13 @@ def sign(public_id: str):
     try:
         mine = workflows.sign(workflow, current_user, passphrase, details, actor())
         db.session.commit()
-    except (signing.PassphraseWrong, signing.SigningLocked) as exc:
+    except (signatures.PassphraseWrong, signatures.SigningLocked) as exc:
         db.session.commit()  # the wrong try is counted
         return _after_action(public_id, 422, str(exc), None)
     except workflows.NotYourTurn as exc:
         db.session.rollback()
         return _after_action(public_id, 409, str(exc), None)
-    except (WorkflowError, signing.SigningRefused) as exc:
+    except (WorkflowError, signatures.SigningRefused) as exc:
         db.session.rollback()
         return _after_action(public_id, 422, str(exc), None)
     if workflow.status == WorkflowStatus.COMPLETED:

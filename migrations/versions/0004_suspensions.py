@@ -5,9 +5,8 @@ Revises: 0003
 Create Date: 2026-11-26 00:31:24.077609
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_suspensions'

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from app.domain import keys
+from app.domain.certificates import after_issuance
+from app.domain.signing import signatures
+from app.domain.signing.signatures import Details, Placement, Upload
 from app.extensions import db
 from app.lifecycle import CertificateStatus
 from app.models import Account, Certificate
-from app.services import certificates, pki, signing
-from app.services.audit import SYSTEM
-from app.services.signing import Details, Placement, Upload
+from app.platform.audit import SYSTEM
 from signer.errors import WrongPassphrase
 from tests.certificate_helpers import deliver, give_registry_photo
 from tests.e2e.browser import launch
@@ -62,11 +64,11 @@ def test_reset_passphrase_with_the_fake_camera(app, live_server, instance_dir, s
     with app.app_context():
         account = db.session.get(Account, person.id)
         old = db.session.get(Certificate, person.certificate_id)
-        new = certificates.active(account)
+        new = after_issuance.active(account)
         assert old.status == CertificateStatus.REVOKE and old.revocation_reason == "superseded"
-        with pytest.raises(WrongPassphrase), pki.unlocked(new, person.passphrase):
+        with pytest.raises(WrongPassphrase), keys.unlocked(new, person.passphrase):
             pass
-        records = signing.sign_documents(account, NEW_PASSPHRASE, [Upload("nota.pdf", make_pdf())], Placement(), Details(),
+        records = signatures.sign_documents(account, NEW_PASSPHRASE, [Upload("nota.pdf", make_pdf())], Placement(), Details(),
                                          SYSTEM, level="B-B")
         db.session.commit()
         assert records[0][0].certificate_id == new.id

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from app.domain.accounts.passwords import hash_password
+from app.domain.enrolment import registries
 from app.extensions import db
 from app.models import Account, Agency, AsnRecord, PopulationRecord, Role
-from app.services import notifications, registries
-from app.services.passwords import hash_password
+from app.platform import notifications
 from tests.auth_helpers import give_authenticator, sign_in_page
 from tests.e2e.browser import launch
 

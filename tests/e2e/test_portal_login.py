@@ -9,9 +9,9 @@ import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from app.domain.accounts.passwords import hash_password
 from app.extensions import db
 from app.models import Account, Agency, AuthenticatorDevice, Role
-from app.services.passwords import hash_password
 from tests.auth_helpers import mark_used, sign_in_page
 from tests.e2e.browser import launch
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from app.services import pki
+from app.domain import keys
 from signer.validate import validate_pdf
 from tests.e2e.browser import launch
 from tests.pdfs import make_pdf
@@ -99,8 +99,8 @@ def test_sign_with_a_stamp_placed_by_clicking_then_verify(app, live_server, tmp_
             data = signed.read_bytes()
 
             with app.app_context():
-                hierarchy = pki.context().hierarchy()
-                crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+                hierarchy = keys.context().hierarchy()
+                crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
                 [report] = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
             assert report.intact and report.valid and report.trusted and not report.modified, report.summary
             assert report.pades_level == "B-LT" and report.signer_name == person.name

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from app.services import workflows
+from app.domain.signing import workflows
 from tests.e2e.browser import launch
 from tests.pdfs import make_pdf
 from tests.workflow_helpers import (

@@ -6,9 +6,9 @@ import re
 
 from sqlalchemy import select
 
+from app.domain.accounts.passwords import hash_password
 from app.extensions import db
 from app.models import Account, ApiClient, Role
-from app.services.passwords import hash_password
 from tests.api_helpers import basic
 from tests.subscribers import signed_in_client
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, AuditEvent, Certificate, OtpCode, OutboxMessage, SubscriberProfile
 from app.models.types import utcnow
-from app.services import notifications
+from app.platform import notifications
 from tests.api_helpers import b64
 from tests.pdfs import make_pdf
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from app import lifecycle
+from app.domain import keys
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Certificate, SignedDocument
-from app.services import pki
-from app.services.audit import Actor
+from app.platform.audit import Actor
 from signer.validate import validate_pdf
 from tests.api_helpers import b64
 from tests.pdfs import make_pdf
@@ -38,8 +38,8 @@ def page_count(data: bytes) -> int:
 
 def reports(data: bytes):
     """Validate with Paraf's root and current CRLs."""
-    hierarchy = pki.context().hierarchy()
-    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=[pki.latest_crl(i).der for i in pki.CRL_ISSUERS])
+    hierarchy = keys.context().hierarchy()
+    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=[keys.latest_crl(i).der for i in keys.CRL_ISSUERS])
 
 
 def count_documents(app, account_id: int) -> int:
@@ -179,7 +179,7 @@ def test_subscribers_who_cannot_sign_are_refused(app, client, caller, change, co
         elif change == "activated":
             account.status = AccountStatus.ACTIVATED
         elif change == "revoked":
-            pki.revoke(certificate, "unspecified", Actor("test"))
+            keys.revoke(certificate, "unspecified", Actor("test"))
         else:
             certificate.not_after = utcnow() - timedelta(days=1)
         db.session.commit()
@@ -207,8 +207,8 @@ def test_authentication(app, client, caller):
         body = response.get_json()
         assert set(body) == {"timestamp", "status", "error", "path"}
         assert body["status"] == 401 and body["error"] == "Unauthorized" and body["path"] == "/api/v2/user/check/status"
-    from app.services import api_clients
-    from app.services.audit import Actor
+    from app.domain.accounts import api_clients
+    from app.platform.audit import Actor
 
     with app.app_context():
         api_clients.disable(api_clients.by_name(caller.client_name), Actor("test"))

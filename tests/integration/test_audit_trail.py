@@ -11,11 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import or_, select
 
+from app.domain.accounts import tokens
+from app.domain.enrolment import registration
 from app.extensions import db
 from app.models import Account, Agency, AuditEvent, LinkToken
-from app.services import tokens, verification
 from tests.conftest import browser_like_client
-from tests.integration.test_enrolment_forms import login, registration
+from tests.integration.test_enrolment_forms import login, registration_form
 from tests.integration.test_verifier_flows import HX, finish_wizard, random_phone
 
 IP = "127.0.0.1"  # the test client's address
@@ -73,7 +74,7 @@ def test_enrolment_decisions_and_logins_are_audited(app, runner, agency, wizard,
     opened = events(app, account_id, "account.activation_opened")[-1]
     assert opened["agency_id"] == agency["id"] and opened["ip"] == IP
     finish_wizard(client, person, servant, whatsapp_gateway, face_photos["obama2"])
-    email = registration(person, servant, agency)["email"]
+    email = registration_form(person, servant, agency)["email"]
     submitted = one(app, account_id, "account.submit")
     assert submitted == {**submitted, "actor": f"subscriber:{email}", "agency_id": agency["id"], "ip": IP}
 
@@ -170,7 +171,7 @@ def issuance_client(app, wizard, verifier_client, face_photos, whatsapp_gateway,
     finish_wizard(client, person, servant, whatsapp_gateway, face_photos["obama2"])
     assert verifier_client.post(f"/verifikator/akun/{account_id}/setujui", headers=HX).status_code == 200
     with app.app_context():
-        raw = tokens.issue(account_id, verification.SET_PASSPHRASE, verification.SET_PASSPHRASE_TTL)
+        raw = tokens.issue(account_id, registration.SET_PASSPHRASE, registration.SET_PASSPHRASE_TTL)
         db.session.commit()
     subscriber = browser_like_client(app)
     assert subscriber.get(f"/terbitkan/{raw}").status_code == 302

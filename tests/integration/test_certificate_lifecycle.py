@@ -12,13 +12,16 @@ from asn1crypto import crl as asn1_crl
 from sqlalchemy import select
 
 from app.certificates_cli import sweep_loop
+from app.domain import keys
+from app.domain.certificates import after_issuance
+from app.domain.signing import signatures
+from app.domain.signing.signatures import Details, Placement, SigningRefused, Upload
 from app.extensions import db
 from app.lifecycle import CertificateStatus
 from app.models import Account, AuditEvent, Certificate, Crl, ExpiryReminder, LinkToken, OutboxMessage, RenewalRequest
 from app.models.types import utcnow
-from app.services import certificates, notifications, pki, signing
-from app.services.audit import SYSTEM
-from app.services.signing import Details, Placement, SigningRefused, Upload
+from app.platform import notifications
+from app.platform.audit import SYSTEM
 from signer import revocation
 from signer.errors import SignerError, WrongPassphrase
 from tests.api_helpers import b64, make_client
@@ -45,7 +48,7 @@ def certificate(app, certificate_id: int) -> Certificate:
 def opens(row: Certificate, passphrase: str) -> bool:
     """Return whether ``passphrase`` unlocks the key of ``row``."""
     try:
-        with pki.unlocked(row, passphrase):
+        with keys.unlocked(row, passphrase):
             return True
     except WrongPassphrase:
         return False
@@ -55,7 +58,7 @@ def sign_one(app, account_id: int, passphrase: str) -> None:
     """Sign a small PDF through the signing service as the subscriber (raises SigningRefused when it cannot)."""
     with app.app_context():
         account = db.session.get(Account, account_id)
-        signing.sign_documents(account, passphrase, [Upload("surat.pdf", make_pdf())], Placement(), Details(),
+        signatures.sign_documents(account, passphrase, [Upload("surat.pdf", make_pdf())], Placement(), Details(),
                                SYSTEM, level="B-B")
         db.session.commit()
 
@@ -70,7 +73,7 @@ def outbox_to(recipient: str, subject: str = "") -> list[OutboxMessage]:
 
 def crl_serials() -> set[int]:
     """Return the serials on the newest CRL of the issuing CA."""
-    der = pki.latest_crl("issuing").der
+    der = keys.latest_crl("issuing").der
     revoked = asn1_crl.CertificateList.load(der)["tbs_cert_list"]["revoked_certificates"]
     return {entry["user_certificate"].native for entry in revoked}
 
@@ -101,7 +104,7 @@ def test_change_passphrase_old_stops_working_and_new_signs(app, subscriber_with_
                                                             AuditEvent.subject_id == str(row.id))).scalar_one()
         assert person.passphrase not in str(event.details) and NEW_PASSPHRASE not in str(event.details)
     sign_one(app, person.id, NEW_PASSPHRASE)
-    with pytest.raises(signing.PassphraseWrong):
+    with pytest.raises(signatures.PassphraseWrong):
         sign_one(app, person.id, person.passphrase)
 
 
@@ -173,7 +176,7 @@ def test_reset_requested_by_the_verifier_goes_by_email_then_whatsapp(app, instan
     with app.app_context():
         old = certificate(app, person.certificate_id)
         assert old.status == CertificateStatus.REVOKE and old.revocation_reason == "superseded"
-        new = certificates.active(db.session.get(Account, person.id))
+        new = after_issuance.active(db.session.get(Account, person.id))
         assert new.id != old.id and new.account_id == person.id
         assert not opens(new, person.passphrase) and opens(new, NEW_PASSPHRASE)
         account = db.session.get(Account, person.id)
@@ -205,7 +208,7 @@ def test_self_requested_reset_by_email_a_selfie_that_does_not_match_and_an_expir
 
     with app.app_context():
         token = db.session.execute(select(LinkToken).where(LinkToken.account_id == person.id,
-                                                           LinkToken.purpose == certificates.PASSPHRASE_RESET,
+                                                           LinkToken.purpose == after_issuance.PASSPHRASE_RESET,
                                                            LinkToken.used_at.is_(None),
                                                            LinkToken.revoked_at.is_(None))).scalar_one()
         token.expires_at = utcnow() - timedelta(minutes=1)
@@ -231,15 +234,15 @@ def test_a_failure_while_issuing_leaves_the_old_certificate_and_the_link(app, in
     assert browser.get(path_of(link)).status_code == 302
     browser.post("/sertifikat/reset-passphrase/swafoto", headers=HX, content_type="multipart/form-data",
                  data={"selfie": (io.BytesIO(face_photos["obama2"]), "s.jpg")})
-    monkeypatch.setattr(pki, "issue_subscriber_certificate", broken)
+    monkeypatch.setattr(keys, "issue_subscriber_certificate", broken)
     failed = browser.post("/sertifikat/reset-passphrase", headers=HX,
                           data={"passphrase": NEW_PASSPHRASE, "confirmation": NEW_PASSPHRASE, "agreement": "setuju"})
     assert failed.status_code == 409 and "gagal" in text(failed)
     with app.app_context():
         assert certificate(app, person.certificate_id).status == CertificateStatus.ISSUE
-        assert len(certificates.history(db.session.get(Account, person.id))) == 1
+        assert len(after_issuance.history(db.session.get(Account, person.id))) == 1
         token = db.session.execute(select(LinkToken).where(LinkToken.account_id == person.id,
-                                                           LinkToken.purpose == certificates.PASSPHRASE_RESET)).scalar_one()
+                                                           LinkToken.purpose == after_issuance.PASSPHRASE_RESET)).scalar_one()
         assert token.used_at is None
     monkeypatch.undo()
     retried = browser.post("/sertifikat/reset-passphrase", headers=HX,
@@ -262,18 +265,18 @@ def test_subscriber_revokes_with_a_reason_after_confirming(app, subscriber_with_
     with app.app_context():
         row = certificate(app, person.certificate_id)
         assert row.status == CertificateStatus.REVOKE and row.revocation_reason == "key_compromise"
-        state = pki.cert_state(row.serial_int)
+        state = keys.cert_state(row.serial_int)
         assert isinstance(state, revocation.Revoked) and state.reason == "key_compromise"
         assert row.serial_int in crl_serials()
         assert outbox_to(person.email, "dicabut")
-        crl_number = pki.latest_crl("issuing").number
+        crl_number = keys.latest_crl("issuing").number
     with pytest.raises(SigningRefused):
         sign_one(app, person.id, person.passphrase)
 
     again = client.post("/sertifikat/cabut", data={"reason": "key_compromise", "confirm": "ya"})
     assert again.status_code == 409 and "tidak diizinkan" in text(again) and "REVOKE" in text(again)
     with app.app_context():
-        assert pki.latest_crl("issuing").number == crl_number
+        assert keys.latest_crl("issuing").number == crl_number
     overview = text(client.get("/sertifikat"))
     assert "keyCompromise" in overview and "Ajukan penerbitan ulang" in overview and "Ubah passphrase" not in overview
 
@@ -312,8 +315,8 @@ def test_renewal_after_a_move_phone_otp_then_a_new_set_passphrase_link(app, inst
     assert early.status_code == 409 and "ISSUE" in text(early)
     assert subscriber.post("/sertifikat/terbitkan-ulang").status_code == 409
     with app.app_context():
-        assert len(certificates.history(db.session.get(Account, person.id))) == 1
-        pki.revoke(certificate(app, person.certificate_id), "affiliation_changed", SYSTEM)
+        assert len(after_issuance.history(db.session.get(Account, person.id))) == 1
+        keys.revoke(certificate(app, person.certificate_id), "affiliation_changed", SYSTEM)
         db.session.commit()
 
     page = text(subscriber.get("/sertifikat/terbitkan-ulang"))
@@ -342,7 +345,7 @@ def test_renewal_after_a_move_phone_otp_then_a_new_set_passphrase_link(app, inst
     assert twice.status_code == 409 and "NEW" in text(twice)
     with app.app_context():
         account = db.session.get(Account, person.id)
-        assert certificates.latest(account).status == CertificateStatus.NEW
+        assert after_issuance.latest(account).status == CertificateStatus.NEW
         assert db.session.execute(select(RenewalRequest).where(RenewalRequest.account_id == person.id)).scalar_one().handled_at
     assert f"/verifikator/akun/{person.id}" not in text(verifier.get("/verifikator/?status=RENEWAL"))
 
@@ -368,7 +371,7 @@ def test_sweep_with_a_moved_clock_reminds_once_each_then_expires(app, runner, su
 
     def sweep_at(days: float) -> None:
         with app.app_context():
-            certificates.sweep(now=start + timedelta(days=days))
+            after_issuance.sweep(now=start + timedelta(days=days))
             db.session.commit()
 
     def reminders() -> list[int]:
@@ -416,12 +419,12 @@ def test_sweep_with_a_moved_clock_reminds_once_each_then_expires(app, runner, su
 
 def test_sweep_re_signs_a_stale_crl(app, monkeypatch):
     with app.app_context():
-        before = pki.latest_crl("issuing").number
-        monkeypatch.setattr(pki, "crl_is_stale", lambda row, now=None: True)
-        result = certificates.sweep()
+        before = keys.latest_crl("issuing").number
+        monkeypatch.setattr(keys, "crl_is_stale", lambda row, now=None: True)
+        result = after_issuance.sweep()
         db.session.commit()
         assert set(result.crls) == {"root", "issuing"}
-        assert pki.latest_crl("issuing").number == before + 1
+        assert keys.latest_crl("issuing").number == before + 1
         assert db.session.execute(select(Crl).where(Crl.issuer == "issuing", Crl.number == before + 1)).scalar_one()
 
 
@@ -433,9 +436,9 @@ def test_sweep_loop_commits_each_pass_and_stops_when_asked(app, monkeypatch):
         passes.append(now)
         if len(passes) == 2:
             stop.set()
-        return certificates.SweepResult()
+        return after_issuance.SweepResult()
 
-    monkeypatch.setattr(certificates, "sweep", counted)
+    monkeypatch.setattr(after_issuance, "sweep", counted)
     with app.app_context():
         sweep_loop(0.05, stop)
     assert len(passes) == 2

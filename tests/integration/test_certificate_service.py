@@ -7,24 +7,24 @@ from asn1crypto import crl, x509
 from sqlalchemy import select
 
 from app import lifecycle
+from app.domain import keys
 from app.extensions import db
 from app.lifecycle import CertificateStatus
 from app.models import AuditEvent
-from app.services import pki
-from app.services.audit import Actor
-from signer import keys
+from app.platform.audit import Actor
+from signer import keys as signer_keys
 from signer.errors import WrongPassphrase
 
 
 def crl_serials(issuer: str) -> set[int]:
     """Return the serial numbers listed on the newest CRL of ``issuer``."""
-    current = crl.CertificateList.load(pki.latest_crl(issuer).der)
+    current = crl.CertificateList.load(keys.latest_crl(issuer).der)
     return {entry["user_certificate"].native for entry in current["tbs_cert_list"]["revoked_certificates"]}
 
 
 def test_reset_makes_a_new_key_and_revokes_the_old_as_superseded(issue_certificate, app_ctx):
     old = issue_certificate("Hendra Gunawan", passphrase="Lupa#2024x")
-    new = pki.replace_certificate(old, "Baru#2025y", Actor("test"))
+    new = keys.replace_certificate(old, "Baru#2025y", Actor("test"))
     db.session.commit()
 
     assert old.status == CertificateStatus.REVOKE and old.revocation_reason == "superseded"
@@ -34,34 +34,34 @@ def test_reset_makes_a_new_key_and_revokes_the_old_as_superseded(issue_certifica
     assert old_cert.public_key.dump() != new_cert.public_key.dump()
     assert old.serial_int in crl_serials("issuing")
     assert new.serial_int not in crl_serials("issuing")
-    with keys.unlock(pki.context().hsm, new.key_blob, "Baru#2025y") as key:
+    with signer_keys.unlock(keys.context().hsm, new.key_blob, "Baru#2025y") as key:
         key.sign(b"after the reset")
     with pytest.raises(WrongPassphrase):
-        keys.open_sealed(new.key_blob, "Lupa#2024x")
+        signer_keys.open_sealed(new.key_blob, "Lupa#2024x")
 
 
 def test_revoking_twice_is_refused_without_change(issue_certificate, app_ctx):
     row = issue_certificate("Sri Wahyuni")
-    pki.revoke(row, "cessation_of_operation", Actor("test"))
+    keys.revoke(row, "cessation_of_operation", Actor("test"))
     db.session.commit()
-    number = pki.latest_crl("issuing").number
+    number = keys.latest_crl("issuing").number
     with pytest.raises(lifecycle.Forbidden):
-        pki.revoke(row, "key_compromise", Actor("test"))
+        keys.revoke(row, "key_compromise", Actor("test"))
     db.session.rollback()
     assert row.revocation_reason == "cessation_of_operation"
-    assert pki.latest_crl("issuing").number == number
+    assert keys.latest_crl("issuing").number == number
 
 
 def test_unknown_reason_is_refused(issue_certificate, app_ctx):
     row = issue_certificate("Yusuf Maulana")
     with pytest.raises(ValueError):
-        pki.revoke(row, "because", Actor("test"))
+        keys.revoke(row, "because", Actor("test"))
     assert row.status == CertificateStatus.ISSUE
 
 
 def test_issue_and_revoke_are_audited(issue_certificate, app_ctx):
     row = issue_certificate("Wulan Sari")
-    pki.revoke(row, "affiliation_changed", Actor("verifier-7", ip="10.1.2.3"))
+    keys.revoke(row, "affiliation_changed", Actor("verifier-7", ip="10.1.2.3"))
     db.session.commit()
     events = db.session.execute(
         select(AuditEvent).where(AuditEvent.subject_type == "certificate", AuditEvent.subject_id == str(row.id))

@@ -19,9 +19,9 @@ from pyhanko.sign.signers.csc_signer import (
     fetch_certs_in_csc_credential,
 )
 
+from app.domain.accounts.passwords import hash_password
 from app.extensions import db
 from app.models import Account
-from app.services.passwords import hash_password
 from tests.api_helpers import basic
 from tests.integration.test_pdfsig import nss_db, pdfsig, validate  # noqa: F401
 from tests.pdfs import make_pdf

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app import lifecycle
+from app.domain import keys
+from app.domain.accounts import suspensions, tokens
+from app.domain.certificates import data_changes
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, ChangeState, DataChange, Role
+from app.platform.audit import Actor
 from app.ra import tickets
-from app.services import data_changes, pki, suspensions, tokens
-from app.services.audit import Actor
 from signer.validate import validate_pdf
 from tests.integration.test_verifier_flows import deliver, path_of
 from tests.pdfs import make_pdf
@@ -210,8 +212,8 @@ def test_migration_form_is_signed_by_the_agency_head_and_approved_by_the_ra(app,
         form = data_changes.stored(change.form_path).read_bytes()
         signed = data_changes.stored(change.signed_path).read_bytes()
         agency_name = change.agency.name
-        hierarchy = pki.context().hierarchy()
-        crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+        hierarchy = keys.context().hierarchy()
+        crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
         [report] = validate_pdf(signed, hierarchy.root, [hierarchy.issuing], crls=crls)
     assert report.intact and report.valid and report.trusted, report.summary
     assert report.signer_name == "Ketut Wedari"
@@ -290,7 +292,7 @@ def test_self_service_only_without_an_active_certificate(app, smtp_server):
     refused = client.post("/profil", data={"position": "Analis"})
     assert refused.status_code == 409
     with app.app_context():
-        pki.revoke(db.session.get(Certificate, person.certificate_id), "superseded", Actor("test"))
+        keys.revoke(db.session.get(Certificate, person.certificate_id), "superseded", Actor("test"))
         db.session.commit()
     assert client.post("/profil", data={"position": "Analis Kebijakan", "name": "Made Suarta"}).status_code == 303
     assert state(app, person.id)[0] == AccountStatus.UPDATE

@@ -11,11 +11,11 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from app import create_app
+from app.domain import keys
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Certificate, PopulationRecord
-from app.services import pki
-from signer import keys
+from signer import keys as signer_keys
 from tests.auth_helpers import sign_in
 
 
@@ -25,7 +25,7 @@ def demo_app(app, tmp_path):
     fresh = create_app({**app.config, "INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'demo.db'}"})
     with fresh.app_context():
         upgrade()
-        pki.init_pki()
+        keys.init_pki()
         db.session.commit()
     yield fresh
     with fresh.app_context():
@@ -46,7 +46,7 @@ def test_seed_writes_working_credentials_once(demo_app, tmp_path):
         assert subscriber.profile.nik == credentials["subscriber"]["nik"]
         certificate = db.session.execute(select(Certificate).where(Certificate.account_id == subscriber.id)).scalar_one()
         assert certificate.status == CertificateStatus.ISSUE
-        with keys.unlock(pki.context().hsm, certificate.key_blob, credentials["subscriber"]["passphrase"]) as key:
+        with signer_keys.unlock(keys.context().hsm, certificate.key_blob, credentials["subscriber"]["passphrase"]) as key:
             assert key.sign(b"demo")
         assert db.session.execute(select(PopulationRecord)).scalars().first() is not None
 

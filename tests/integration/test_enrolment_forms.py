@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.accounts import tokens
+from app.domain.accounts.passwords import hash_password
+from app.domain.enrolment import registration, registries
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Agency, AsnRecord, LinkToken, PopulationRecord, Role, SubscriberProfile
-from app.services import enrolment, registries, tokens, verification
-from app.services.audit import Actor
-from app.services.passwords import hash_password
+from app.platform.audit import Actor
 from tests.auth_helpers import give_authenticator, sign_in
 from tests.conftest import browser_like_client
 
@@ -69,7 +70,7 @@ def verifier_client(app, agency):
     return client
 
 
-def registration(person, servant, agency, **changes):
+def registration_form(person, servant, agency, **changes):
     """Return the registration form for a registry person."""
     form = {"name": person["name"], "nik": person["nik"], "nip": servant["nip"],
             "email": f"{person['nik'][-8:]}@{agency['domain']}", "phone": "081234" + person["nik"][-6:]}
@@ -96,7 +97,7 @@ def count_accounts(app) -> int:
 def test_bad_registration_is_refused_with_a_message(app, agency, verifier_client, changes, message):
     person, servant = agency["add_person"]()
     before = count_accounts(app)
-    response = verifier_client.post("/verifikator/daftar", data=registration(person, servant, agency, **changes))
+    response = verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency, **changes))
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count_accounts(app) == before
@@ -105,7 +106,7 @@ def test_bad_registration_is_refused_with_a_message(app, agency, verifier_client
 def test_nip_inconsistent_with_nik_is_refused(app, agency, verifier_client):
     person, servant = agency["add_person"]()
     other, other_servant = agency["add_person"]()
-    response = verifier_client.post("/verifikator/daftar", data=registration(person, servant, agency, nip=other_servant["nip"]))
+    response = verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency, nip=other_servant["nip"]))
     if other["birth_date"] == person["birth_date"] and other["gender"] == person["gender"]:
         pytest.skip("the two synthetic people share birth date and gender")
     assert response.status_code == 422
@@ -118,13 +119,13 @@ def registered(app, agency, verifier_client):
 
     def make(photo: bytes | None = None):
         person, servant = agency["add_person"](photo)
-        response = verifier_client.post("/verifikator/daftar", data=registration(person, servant, agency))
+        response = verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency))
         assert response.status_code == 302, response.get_data(as_text=True)
         with app.app_context():
             account = db.session.execute(
                 select(Account).join(SubscriberProfile).where(SubscriberProfile.nik == person["nik"])
             ).scalar_one()
-            raw = tokens.issue(account.id, enrolment.ACTIVATION, enrolment.ACTIVATION_TTL)
+            raw = tokens.issue(account.id, registration.ACTIVATION, registration.ACTIVATION_TTL)
             db.session.commit()
             return person, servant, account.id, raw
 
@@ -232,7 +233,7 @@ def test_otp_after_fifteen_minutes_is_expired(app, wizard, whatsapp_gateway, mon
     import re
 
     code = re.search(r"\b(\d{6})\b", whatsapp_gateway.wait_for("+62" + phone[1:])["message"]).group(1)
-    from app.services import otp
+    from app.domain.enrolment import otp
 
     later = otp.utcnow() + timedelta(minutes=16)
     monkeypatch.setattr(otp, "utcnow", lambda: later)
@@ -276,9 +277,9 @@ def approved(app, wizard, face_photos):
         profile = account.profile
         profile.population_match, profile.phone_verified_at, profile.phone = True, utcnow(), "+6281200000000"
         profile.employment, profile.selfie_path, profile.name = "ASN", "x.jpg", person["name"]
-        enrolment.submit(account, True, True, Actor("test"))
-        verification.approve(account, Actor("test"))
-        raw = tokens.issue(account.id, verification.SET_PASSPHRASE, verification.SET_PASSPHRASE_TTL)
+        registration.submit(account, True, True, Actor("test"))
+        registration.approve(account, Actor("test"))
+        raw = tokens.issue(account.id, registration.SET_PASSPHRASE, registration.SET_PASSPHRASE_TTL)
         db.session.commit()
     issue_client = browser_like_client(app)
     assert issue_client.get(f"/terbitkan/{raw}").status_code == 302
@@ -307,7 +308,7 @@ def test_each_passphrase_rule(app, approved, passphrase, rule):
     assert response.status_code == 422
     assert rule in response.get_data(as_text=True)
     with app.app_context():
-        assert verification.pending_request(db.session.get(Account, account_id)) is not None
+        assert registration.pending_request(db.session.get(Account, account_id)) is not None
 
 
 def test_agreement_not_accepted_and_mismatch(app, approved):

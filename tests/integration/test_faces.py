@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.services import faces
-from app.services.faces import FaceCheck, ImageTooLarge, MultipleFaces, NoFace, NotAnImage
+from app.domain.enrolment import faces
+from app.domain.enrolment.faces import FaceCheck, ImageTooLarge, MultipleFaces, NoFace, NotAnImage
 from tests.fixtures.faces import encode_jpeg, read_y4m_frame
 
 THRESHOLD = faces.DEFAULT_THRESHOLD

@@ -9,7 +9,7 @@ from app import lifecycle
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus, ChangeState, Forbidden
 from app.models import AuditEvent
-from app.services.audit import Actor
+from app.platform.audit import Actor
 
 STATUSES = {"account": [None, *AccountStatus], "certificate": [None, *CertificateStatus],
             "data_change": [None, *ChangeState]}

@@ -11,7 +11,8 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from app.services import faces, tokens
+from app.domain.accounts import tokens
+from app.domain.enrolment import faces
 from tests.conftest import browser_like_client
 from tests.integration import test_enrolment_forms as forms
 

@@ -17,8 +17,8 @@ from app.extensions import db
 from app.models import OutboxMessage
 from app.models.types import utcnow
 from app.outbox_cli import outbox_cli
-from app.services import notifications
-from app.services.mailer import SmtpTransport, TransportError
+from app.platform import notifications
+from app.platform.mailer import SmtpTransport, TransportError
 from tests.conftest import free_port
 
 LATER = timedelta(hours=2)  # past any backoff, so earlier tests' retries are due too

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from app.domain import keys
 from app.extensions import db
-from app.services import pki
 from signer.stamp import Stamp
 from signer.validate import validate_pdf
 from tests.conftest import PASSPHRASE
@@ -20,7 +20,7 @@ def nss_db(app_ctx, tmp_path: Path) -> str:
     """Return an NSS database (``sql:DIR``) that trusts Paraf's root CA."""
     folder = tmp_path / "nss"
     folder.mkdir()
-    (tmp_path / "root.der").write_bytes(pki.context().hierarchy().root)
+    (tmp_path / "root.der").write_bytes(keys.context().hierarchy().root)
     subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
     subprocess.run(
         ["certutil", "-A", "-d", f"sql:{folder}", "-n", "Paraf Root CA", "-t", "CT,C,C", "-i", str(tmp_path / "root.der")],
@@ -38,14 +38,14 @@ def pdfsig(nss: str, path: Path) -> str:
 
 def validate(data: bytes):
     """Validate with pyHanko, trusting Paraf's root, with current revocation data of both CAs."""
-    hierarchy = pki.context().hierarchy()
-    crls = [pki.latest_crl(issuer).der for issuer in pki.CRL_ISSUERS]
+    hierarchy = keys.context().hierarchy()
+    crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
     return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
 
 
 def test_pdfsig_accepts_a_b_lt_signature_as_valid_and_trusted(live_server, nss_db, issue_certificate, tmp_path):
     certificate = issue_certificate("Bambang Pamungkas")
-    [signed] = pki.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], reason="Menyetujui", location="Jakarta")
+    [signed] = keys.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], reason="Menyetujui", location="Jakarta")
     db.session.commit()
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed)
@@ -62,8 +62,8 @@ def test_pdfsig_accepts_a_b_lt_signature_as_valid_and_trusted(live_server, nss_d
 
 def test_second_signature_keeps_the_first_valid(live_server, nss_db, issue_certificate, tmp_path):
     first, second = issue_certificate("Kartini Wulandari"), issue_certificate("Ahmad Dahlan")
-    [once] = pki.sign_pdfs(first, PASSPHRASE, [make_pdf()], page=0, box=(40, 60, 300, 140), stamp=Stamp(name="Kartini Wulandari", position="Kepala Bagian Umum"))
-    [twice] = pki.sign_pdfs(second, PASSPHRASE, [once], page=0, box=(310, 60, 570, 140), stamp=Stamp(name="Ahmad Dahlan", position="Sekretaris Daerah"))
+    [once] = keys.sign_pdfs(first, PASSPHRASE, [make_pdf()], page=0, box=(40, 60, 300, 140), stamp=Stamp(name="Kartini Wulandari", position="Kepala Bagian Umum"))
+    [twice] = keys.sign_pdfs(second, PASSPHRASE, [once], page=0, box=(310, 60, 570, 140), stamp=Stamp(name="Ahmad Dahlan", position="Sekretaris Daerah"))
     db.session.commit()
     path = tmp_path / "twice.pdf"
     path.write_bytes(twice)
@@ -79,11 +79,11 @@ def test_second_signature_keeps_the_first_valid(live_server, nss_db, issue_certi
 
 
 def test_pdfsig_reports_a_revoked_signer(live_server, nss_db, issue_certificate, tmp_path):
-    from app.services.audit import Actor
+    from app.platform.audit import Actor
 
     certificate = issue_certificate("Rudi Hartono")
-    [signed] = pki.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], level="B-B")
-    pki.revoke(certificate, "key_compromise", Actor("test"))
+    [signed] = keys.sign_pdfs(certificate, PASSPHRASE, [make_pdf()], level="B-B")
+    keys.revoke(certificate, "key_compromise", Actor("test"))
     db.session.commit()
     path = tmp_path / "revoked.pdf"
     path.write_bytes(signed)

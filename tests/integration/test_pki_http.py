@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from asn1crypto import ocsp
 
-from app.services import pki
-from app.services.audit import Actor
+from app.domain import keys
+from app.platform.audit import Actor
 from signer.tsa import TimeStampResp
 
 
@@ -65,7 +65,7 @@ def test_ocsp_good_then_revoked(live_server, pem_dir, issue_certificate, app_ctx
     assert "Response verify OK" in out
     assert f"{cert}: good" in out
 
-    pki.revoke(row, "key_compromise", Actor("test"))
+    keys.revoke(row, "key_compromise", Actor("test"))
     from app.extensions import db
 
     db.session.commit()

@@ -15,11 +15,13 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import settings
+from app.domain.accounts import authenticators
+from app.domain.accounts.passwords import check_password, hash_password
+from app.domain.enrolment import registration
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Agency, AuditEvent, AuthenticatorDevice, OutboxMessage, Role
-from app.services import authenticators, notifications, sealing, verification
-from app.services.passwords import check_password, hash_password
+from app.platform import notifications, sealing
 from tests.auth_helpers import csrf_token, give_authenticator, mark_used, sign_in, totp_code
 from tests.conftest import browser_like_client
 
@@ -373,8 +375,8 @@ def test_forgot_password_looks_the_same_then_resets_password_and_authenticators(
 
 
 def test_expired_reset_link_is_refused(app, make_account):
+    from app.domain.accounts import login, tokens
     from app.models import LinkToken
-    from app.services import login, tokens
 
     person = make_account()
     with app.app_context():
@@ -434,7 +436,7 @@ def test_approval_gives_a_one_time_password_that_must_be_changed(app_ctx):
     account = Account(role=Role.SUBSCRIBER, email=f"baru-{secrets.token_hex(3)}@contoh.go.id")
     db.session.add(account)
     db.session.flush()
-    password = verification._give_portal_account(account)
+    password = registration._give_portal_account(account)
     assert password and account.must_change_password is True and check_password(account.password_hash, password)
     db.session.rollback()
 

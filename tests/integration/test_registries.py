@@ -16,11 +16,9 @@ import numpy as np
 import pytest
 from sqlalchemy import delete, select
 
-from app.extensions import db
-from app.models import AsnRecord, AuditEvent, PopulationRecord
-from app.services import identity, registries
-from app.services.identity import InvalidInput
-from app.services.registries import (
+from app.domain.enrolment import identity, registries
+from app.domain.enrolment.identity import InvalidInput
+from app.domain.enrolment.registries import (
     CivilServant,
     HttpRegistry,
     ImportReport,
@@ -28,6 +26,8 @@ from app.services.registries import (
     Person,
     RegistryUnavailable,
 )
+from app.extensions import db
+from app.models import AsnRecord, AuditEvent, PopulationRecord
 from tests.conftest import free_port
 
 TOKEN = "rahasia-registri-123"

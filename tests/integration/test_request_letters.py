@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.domain.enrolment import request_letters
 from app.extensions import db
 from app.models import Agency, AuditEvent, RequestLetter, Role, SubscriberProfile
 from app.models.types import utcnow
-from app.services import request_letters
-from app.services.audit import Actor
-from tests.integration.test_enrolment_forms import registration
+from app.platform.audit import Actor
+from tests.integration.test_enrolment_forms import registration_form
 from tests.pdfs import make_pdf
 from tests.subscribers import create_staff, signed_in_client
 
@@ -159,7 +159,7 @@ def test_registration_needs_a_completed_letter_when_the_agency_requires_it(app, 
         assert row.requires_request_letter and row.disposition_chain == "Kapusdatin, Kabid Jementa Sis Ap, Verifikator"
 
     person, servant = agency["add_person"]()
-    form = registration(person, servant, agency)
+    form = registration_form(person, servant, agency)
     missing = verifier_client.post("/verifikator/daftar", data=form)
     assert missing.status_code == 422 and "mewajibkan surat permohonan" in text(missing)
     number = f"D/{secrets.token_hex(3)}/2026"

@@ -15,13 +15,14 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from app.domain import keys
+from app.domain.signing import signatures, uploads
+from app.domain.signing.uploads import PageGeometry
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Role, SignedDocument
-from app.services import pki, signing, uploads
-from app.services.audit import Actor
-from app.services.uploads import PageGeometry
-from signer import keys
+from app.platform.audit import Actor
+from signer import keys as signer_keys
 from signer.validate import validate_pdf
 from tests.pdfs import make_pdf
 from tests.subscribers import signed_in_client
@@ -71,8 +72,8 @@ def sign(client, batch_id: str, passphrase: str, **fields):
 
 def validate(data: bytes):
     """Validate with pyHanko, trusting Paraf's root, with the current CRLs of both CAs."""
-    hierarchy = pki.context().hierarchy()
-    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=[pki.latest_crl(i).der for i in pki.CRL_ISSUERS])
+    hierarchy = keys.context().hierarchy()
+    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=[keys.latest_crl(i).der for i in keys.CRL_ISSUERS])
 
 
 def stored_batches(app) -> set[str]:
@@ -160,13 +161,13 @@ def test_no_file_chosen(client):
 
 def test_batch_of_three_signs_with_one_unlock_and_the_zip_validates(app, client, subscriber, monkeypatch):
     unlocks = []
-    real_unlock = keys.unlock
+    real_unlock = signer_keys.unlock
 
     def counting_unlock(*args, **kwargs):
         unlocks.append(1)
         return real_unlock(*args, **kwargs)
 
-    monkeypatch.setattr(keys, "unlock", counting_unlock)
+    monkeypatch.setattr(signer_keys, "unlock", counting_unlock)
     files = [pdf_file(make_pdf(pages=n), f"surat-{n}.pdf") for n in (1, 2, 3)]
     batch_id, _response = upload(client, *files)
     assert len(stored_batches(app) & {batch_id}) == 1
@@ -305,9 +306,9 @@ def test_suspended_account_cannot_sign(app, client, subscriber):
     assert signed_count(app, subscriber.id) == 0
     with app.test_request_context("/"):  # and the service refuses whoever calls it (API, workflows)
         account = db.session.get(Account, subscriber.id)
-        with pytest.raises(signing.SigningRefused, match="SUSPENDED"):
-            signing.sign_documents(account, subscriber.passphrase, [signing.Upload("a.pdf", make_pdf())],
-                                   signing.Placement(), signing.Details(), Actor("test"))
+        with pytest.raises(signatures.SigningRefused, match="SUSPENDED"):
+            signatures.sign_documents(account, subscriber.passphrase, [signatures.Upload("a.pdf", make_pdf())],
+                                   signatures.Placement(), signatures.Details(), Actor("test"))
         db.session.rollback()
     assert signed_count(app, subscriber.id) == 0
 

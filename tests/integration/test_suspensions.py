@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app import lifecycle
+from app.domain.accounts import suspensions
+from app.domain.accounts.passwords import hash_password
+from app.domain.signing import signatures
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import (
@@ -26,9 +29,8 @@ from app.models import (
     Role,
     Suspension,
 )
-from app.services import notifications, signing, suspensions
-from app.services.audit import Actor
-from app.services.passwords import hash_password
+from app.platform import notifications
+from app.platform.audit import Actor
 from tests.auth_helpers import give_authenticator, sign_in, totp_code
 from tests.conftest import browser_like_client
 from tests.pdfs import make_pdf
@@ -142,8 +144,8 @@ def test_suspension_ends_sessions_and_refuses_login_and_signing(app, ra):
     signer = signed_in_client(app, person["person"].user_id)  # an old session cookie cannot sign either
     attempt = signer.post("/tandatangan", data={"files": (io.BytesIO(make_pdf()), "a.pdf")}, content_type="multipart/form-data")
     assert attempt.status_code == 302 and "/login" in attempt.headers["Location"]
-    with app.test_request_context("/"), pytest.raises(signing.SigningRefused, match="SUSPENDED"):
-        signing.signing_certificate(db.session.get(Account, person["id"]))
+    with app.test_request_context("/"), pytest.raises(signatures.SigningRefused, match="SUSPENDED"):
+        signatures.signing_certificate(db.session.get(Account, person["id"]))
 
     page = ra["client"].get("/ra/penangguhan")
     assert "menunggu dokumen dari verifikator" in text(page) and "menit kerja" in text(page)
@@ -303,8 +305,8 @@ def test_pending_reactivations_of_another_agency_are_not_listed_for_a_verifier(a
 def test_expired_reset_link_is_refused_and_a_new_one_can_be_sent(app, ra):
     from datetime import timedelta
 
+    from app.domain.accounts import tokens
     from app.models import LinkToken
-    from app.services import tokens
 
     person = portal_subscriber(app)
     suspend(app, person["id"])

@@ -10,10 +10,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import MetaData, select
 
+from app.domain.accounts import tokens
+from app.domain.enrolment import otp
 from app.extensions import db
 from app.models import Account, Agency, LinkToken, OtpCode, Role
 from app.models.types import utcnow
-from app.services import notifications, otp, tokens
+from app.platform import notifications
 
 DAY = timedelta(hours=24)
 

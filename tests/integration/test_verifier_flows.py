@@ -10,14 +10,15 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.accounts.passwords import hash_password
+from app.domain.enrolment import registries
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, LinkToken, OutboxMessage, Role, SubscriberProfile
-from app.services import notifications, registries
-from app.services.passwords import hash_password
+from app.platform import notifications
 from tests.auth_helpers import give_authenticator
 from tests.conftest import browser_like_client, free_port
-from tests.integration.test_enrolment_forms import login, registration
+from tests.integration.test_enrolment_forms import login, registration_form
 
 HX = {"HX-Request": "true"}
 
@@ -37,8 +38,8 @@ def path_of(link: str) -> str:
 
 
 def email_of(person, agency_info) -> str:
-    """Return the e-mail `registration()` gives a registry person."""
-    return registration(person, {"nip": ""}, agency_info)["email"]
+    """Return the e-mail `registration_form()` gives a registry person."""
+    return registration_form(person, {"nip": ""}, agency_info)["email"]
 
 
 def mails(smtp_server, to: str, subject: str) -> int:
@@ -240,7 +241,7 @@ def test_approval_stands_when_the_portal_account_mail_cannot_be_sent(
 
 def csv_row(person, servant, agency_info, **changes) -> list[str]:
     """Return a CSV row (name, nik, nip, email, phone) for a registry person."""
-    form = registration(person, servant, agency_info, **changes)
+    form = registration_form(person, servant, agency_info, **changes)
     return [form[key] for key in ("name", "nik", "nip", "email", "phone")]
 
 
@@ -382,7 +383,7 @@ def listed(client, **query) -> tuple[list[int], str | None]:
 def test_queue_search_filter_and_keyset_pages(app, agency, verifier_client):
     people = [agency["add_person"]() for _ in range(3)]
     for person, servant in people:
-        assert verifier_client.post("/verifikator/daftar", data=registration(person, servant, agency)).status_code == 302
+        assert verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency)).status_code == 302
     with app.app_context():
         rows = db.session.execute(select(Account.id, SubscriberProfile.nik).join(SubscriberProfile)
                                   .where(Account.agency_id == agency["id"]).order_by(Account.id)).all()
@@ -400,7 +401,7 @@ def test_queue_search_filter_and_keyset_pages(app, agency, verifier_client):
     assert listed(verifier_client, q=person["nik"]) == ([target], None)
     assert listed(verifier_client, q=servant["nip"]) == ([target], None)
     assert target in listed(verifier_client, q=person["name"].split()[0].lower())[0]
-    assert listed(verifier_client, q=registration(person, servant, agency)["email"].split("@")[0]) == ([target], None)
+    assert listed(verifier_client, q=registration_form(person, servant, agency)["email"].split("@")[0]) == ([target], None)
     assert sorted(listed(verifier_client, status="REGISTERED")[0]) == sorted(by_nik.values())
     assert listed(verifier_client, status="ACTIVATED") == ([], None)
 

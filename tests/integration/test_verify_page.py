@@ -12,11 +12,12 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import select
 
+from app.domain import keys
+from app.domain.signing import signatures
+from app.domain.signing.signatures import Details, Placement, Upload
 from app.extensions import db
 from app.models import Certificate
-from app.services import pki, signing
-from app.services.audit import Actor
-from app.services.signing import Details, Placement, Upload
+from app.platform.audit import Actor
 from tests.auth_helpers import send_csrf
 from tests.pdfs import make_pdf
 from tests.subscribers import signed_in_client
@@ -46,7 +47,7 @@ def signed(app, subscriber_with_certificate):
         from app.models import Account
 
         account = db.session.get(Account, person.id)
-        [(document, data)] = signing.sign_documents(
+        [(document, data)] = signatures.sign_documents(
             account, person.passphrase, [Upload("nota-dinas.pdf", make_pdf(2))], Placement(page=0, box=(300, 40, 540, 130)),
             Details(reason="Menyetujui", location="Kupang"), Actor("test"),
         )
@@ -149,7 +150,7 @@ def test_revoked_certificate_shows_on_the_record_and_the_report(app, signed):
     person, public_id, data = signed
     with app.app_context():
         certificate = db.session.get(Certificate, person.certificate_id)
-        pki.revoke(certificate, "key_compromise", Actor("test"))
+        keys.revoke(certificate, "key_compromise", Actor("test"))
         db.session.commit()
     page = text(app.test_client().get(f"/verify/{public_id}"))
     assert 'id="certificate-status">REVOKE' in page and "key_compromise" in page

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.signing import workflows
+from app.domain.signing.signatures import Upload
 from app.extensions import db
 from app.models import Account, AuditEvent, Role, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
-from app.services import workflows
-from app.services.audit import Actor
-from app.services.signing import Upload
+from app.platform.audit import Actor
 from signer import pdf as signer_pdf
 from tests.pdfs import make_pdf
 from tests.workflow_helpers import (
@@ -216,7 +216,7 @@ def test_outsiders_get_404(app, team):
 
 
 def test_staff_cannot_open_workflows(app, team):
-    from app.services.passwords import hash_password
+    from app.domain.accounts.passwords import hash_password
 
     with app.app_context():
         verifier = Account(role=Role.VERIFIER, agency_id=team["agency_id"], email=f"v{team['owner'].id}@x.go.id",

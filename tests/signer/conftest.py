@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.services import pki as service
+from app.domain import keys as service
 from signer import ca, keys, revocation
 from signer.config import KdfParams, PkiConfig
 from signer.hsm import Hsm

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from app.services.identity import (
+from app.domain.enrolment.identity import (
     PROVINCES,
     InvalidInput,
     NikInfo,

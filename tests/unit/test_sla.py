@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.services.sla import WorkingCalendar
+from app.domain.certificates.sla import WorkingCalendar
 
 WIB = ZoneInfo("Asia/Jakarta")
 # 2026-12-24 is a Thursday; 25 December (Friday) is a public holiday; 26-27 are the weekend.

@@ -10,7 +10,7 @@ import re
 import pytest
 from pyhanko.pdf_utils import generic
 
-from app.services.validation import revision_hashes
+from app.domain.signing.validation import revision_hashes
 from signer import pdf
 
 HEX_CASES = [

@@ -8,11 +8,13 @@ from flask import current_app
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import Account, Certificate
-from . import faces, notifications, pki, registries, tokens
-from .audit import Actor, record
-from .enrolment import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
-from .verification import SET_PASSPHRASE, pending_request
+from ...models import Account, Certificate
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from .. import keys
+from ..accounts import tokens
+from . import faces, registries
+from .registration import AGREEMENT_VERSION, SET_PASSPHRASE, EnrolmentError, pending_request, subscriber_actor
 
 FORBIDDEN = "[]^\\"
 RULES = (
@@ -41,7 +43,7 @@ def check_passphrase(passphrase: str, confirmation: str) -> None:
 
 def open_link(raw_token: str) -> Account:
     """Check a set-passphrase link (not used up until the certificate is issued) and return its account."""
-    from ..extensions import db
+    from ...extensions import db
 
     token = tokens.verify(raw_token, SET_PASSPHRASE)
     account = db.session.get(Account, token.account_id)
@@ -94,7 +96,7 @@ def issue(account: Account, raw_token: str, passphrase: str, confirmation: str, 
         raise tokens.TokenInvalid(gettext("Sertifikat untuk tautan ini sudah diterbitkan."))
     request.agreement_version = AGREEMENT_VERSION
     try:
-        certificate = pki.issue_subscriber_certificate(subject_of(account), passphrase, actor, email=account.email, request=request)
+        certificate = keys.issue_subscriber_certificate(subject_of(account), passphrase, actor, email=account.email, request=request)
     except StaleDataError as exc:  # a concurrent submit issued it first
         raise tokens.TokenInvalid(gettext("Sertifikat untuk tautan ini sudah diterbitkan.")) from exc
     until = certificate.not_after.strftime("%d-%m-%Y")

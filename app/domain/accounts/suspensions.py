@@ -16,14 +16,16 @@ from datetime import datetime, timedelta
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 
-from .. import lifecycle
-from ..extensions import db
-from ..models import Account, ChangeState, ReactivationDocument, Role, Suspension
-from ..models.suspension import EVIDENCE_KINDS
-from ..models.types import utcnow
-from ..urls import public_url
-from . import authenticators, data_changes, evidence, notifications, sla, tokens
-from .audit import Actor, record
+from ... import lifecycle
+from ...extensions import db
+from ...models import Account, ChangeState, ReactivationDocument, Role, Suspension
+from ...models.suspension import EVIDENCE_KINDS
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from ..certificates import data_changes, sla
+from . import authenticators, evidence, tokens
 
 AUTHENTICATOR_RESET = "authenticator-reset"
 AUTHENTICATOR_RESET_TTL = timedelta(hours=24)

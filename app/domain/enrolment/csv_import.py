@@ -12,10 +12,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext
 
-from ..extensions import db
-from ..models import Agency
-from .audit import Actor
-from .enrolment import EnrolmentError, register, validate_registration
+from ...extensions import db
+from ...models import Agency
+from ...platform.audit import Actor
+from .registration import EnrolmentError, register, validate_registration
 from .request_letters import LetterError, required_letter
 
 COLUMNS = ("name", "nik", "nip", "email", "phone")

@@ -16,16 +16,21 @@ from flask import current_app
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, or_, select
 
-from .. import lifecycle
-from ..extensions import db
-from ..lifecycle import AccountStatus, CertificateStatus
-from ..models import Account, Agency, Certificate, ChangeKind, ChangeState, DataChange, Employment, Role
-from ..models.data_change import OPEN_STATES
-from ..models.types import utcnow
-from ..urls import public_url
-from . import change_form, identity, notifications, pki, signing, sla, tokens
-from .audit import Actor, record
-from .enrolment import EnrolmentError, _check_domain, _clean_email, subscriber_actor
+from ... import lifecycle
+from ...extensions import db
+from ...lifecycle import AccountStatus, CertificateStatus
+from ...models import Account, Agency, Certificate, ChangeKind, ChangeState, DataChange, Employment, Role
+from ...models.data_change import OPEN_STATES
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from .. import keys
+from ..accounts import tokens
+from ..enrolment import identity
+from ..enrolment.registration import EnrolmentError, _check_domain, _clean_email, subscriber_actor
+from ..signing import signatures
+from . import change_form, sla
 
 PURPOSE = "data-change"
 UPDATE_FIELDS = ("name", "email", "nip", "position", "unit", "city", "province")
@@ -167,7 +172,7 @@ def _check_can_change(account: Account, action: str) -> None:
 
 def _revoke(account: Account, certificate: Certificate, reason: str, actor: Actor) -> None:
     """Revoke the active certificate and queue a short notice to the subscriber."""
-    pki.revoke(certificate, reason, actor)
+    keys.revoke(certificate, reason, actor)
     notifications.queue_email(
         account.email, "Sertifikat elektronik Anda dicabut",
         f"Yth. {account.name},\n\nSertifikat elektronik Anda (nomor seri {certificate.serial}) dicabut karena perubahan "
@@ -326,7 +331,7 @@ def form_data(change: DataChange, head: Account | None) -> change_form.FormData:
     )
     profile = head.profile if head is not None else None
     return change_form.FormData(
-        agency=change.agency.name, head_name=signing.display_name(head) if head is not None else "",
+        agency=change.agency.name, head_name=signatures.display_name(head) if head is not None else "",
         head_position=profile.position if profile else "", head_unit=profile.unit if profile else "",
         subscriber_name=account.name, nik=account.profile.nik,
         rows=rows, place=(profile.city if profile and profile.city else "") or change.agency.name,
@@ -361,11 +366,11 @@ def sign_form(change: DataChange, head: Account, passphrase: str, actor: Actor) 
     if not lifecycle.allowed("data_change", change.state, "sign"):
         raise _refused(change)
     document = store_form(change, head)
-    upload = signing.Upload(f"formulir-perubahan-data-{change.id}.pdf", document,
-                            signing.Placement(page=0, box=change_form.SIGNATURE_BOX))
-    details = signing.Details(reason="Persetujuan perubahan data pengguna sertifikat elektronik",
+    upload = signatures.Upload(f"formulir-perubahan-data-{change.id}.pdf", document,
+                            signatures.Placement(page=0, box=change_form.SIGNATURE_BOX))
+    details = signatures.Details(reason="Persetujuan perubahan data pengguna sertifikat elektronik",
                               location=head.profile.city if head.profile and head.profile.city else "")
-    [(signed_record, _data)] = signing.sign_documents(head, passphrase, [upload], signing.Placement(), details, actor)
+    [(signed_record, _data)] = signatures.sign_documents(head, passphrase, [upload], signatures.Placement(), details, actor)
     change.signed_document_id, change.signed_path = signed_record.id, signed_record.stored_path
     change.signed_by_id, change.signed_at = head.id, utcnow()
     _move(change, "sign", actor)

@@ -28,15 +28,16 @@ from sqlalchemy.orm import selectinload
 from signer import pdf
 from signer.errors import PdfError
 
-from ..extensions import db
-from ..lifecycle import CertificateStatus
-from ..models import Account, Certificate, Role, SubscriberProfile, Workflow, WorkflowSigner, WorkflowStatus
-from ..models.signing import public_id
-from ..models.types import utcnow
-from ..urls import public_url
-from . import notifications, signing
-from .audit import Actor, record
-from .signing import Details, Placement, Upload
+from ...extensions import db
+from ...lifecycle import CertificateStatus
+from ...models import Account, Certificate, Role, SubscriberProfile, Workflow, WorkflowSigner, WorkflowStatus
+from ...models.signing import public_id
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from . import signatures
+from .signatures import Details, Placement, Upload
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ def eligible_signer(agency_id: int, account_id: int) -> Account | None:
 
 
 def _check_signer(owner: Account, number: int, account: Account) -> None:
-    name = signing.display_name(account)
+    name = signatures.display_name(account)
     if account.role != Role.SUBSCRIBER or account.agency_id != owner.agency_id:
         raise WorkflowError(
             gettext("Penandatangan ke-%(k)d (%(name)s) bukan pengguna sertifikat di instansi Anda. Pilih pegawai instansi Anda sendiri.",
@@ -257,7 +258,7 @@ def for_account(account: Account, before: int | None = None, limit: int = 25) ->
 
 def _name(account_id: int) -> str:
     account = db.session.get(Account, account_id)
-    return signing.display_name(account) if account else "?"
+    return signatures.display_name(account) if account else "?"
 
 
 def _waiting_message(workflow: Workflow) -> str:
@@ -315,8 +316,8 @@ def _notify_turn(workflow: Workflow, signer: WorkflowSigner) -> None:
         else "Anda adalah penandatangan pertama."
     )
     body = (
-        f"Yth. {signing.display_name(account)},\n\n"
-        f"{signing.display_name(owner)} meminta tanda tangan elektronik Anda pada dokumen \"{workflow.title}\".\n"
+        f"Yth. {signatures.display_name(account)},\n\n"
+        f"{signatures.display_name(owner)} meminta tanda tangan elektronik Anda pada dokumen \"{workflow.title}\".\n"
         f"Mode tanda tangan berurutan: Anda adalah penandatangan ke-{signer.position} dari {total}. {earlier}\n\n"
         f"Buka tautan berikut, baca dokumennya, lalu tanda tangani dengan passphrase Anda (atau tolak dengan alasan):\n\n"
         f"{link}\n"
@@ -328,7 +329,7 @@ def _notify_declined(workflow: Workflow, signer: WorkflowSigner, reason: str) ->
     owner = db.session.get(Account, workflow.owner_id)
     link = public_url("workflows.detail", public_id=workflow.public_id)
     body = (
-        f"Yth. {signing.display_name(owner)},\n\n"
+        f"Yth. {signatures.display_name(owner)},\n\n"
         f"{_name(signer.account_id)} (penandatangan ke-{signer.position} dari {len(workflow.signers)}) menolak "
         f"menandatangani dokumen \"{workflow.title}\".\n\nAlasan: {reason}\n\n"
         f"Alur tanda tangan dihentikan; penandatangan berikutnya tidak diminta menandatangani. "
@@ -343,7 +344,7 @@ def _notify_completed(workflow: Workflow) -> None:
     for account_id in dict.fromkeys(people):
         account = db.session.get(Account, account_id)
         body = (
-            f"Yth. {signing.display_name(account)},\n\n"
+            f"Yth. {signatures.display_name(account)},\n\n"
             f"Dokumen \"{workflow.title}\" sudah ditandatangani oleh semua {len(workflow.signers)} penandatangan.\n\n"
             f"Lihat rincian dan unduh dokumen bertanda tangan:\n\n{link}\n"
         )
@@ -369,8 +370,8 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
     if owner.role != Role.SUBSCRIBER or owner.agency_id is None:
         raise WorkflowError(gettext("Hanya pengguna sertifikat yang terdaftar di sebuah instansi yang dapat membuat alur tanda tangan."))
     try:
-        signing.check_document(upload)
-    except signing.DocumentRefused as exc:
+        signatures.check_document(upload)
+    except signatures.DocumentRefused as exc:
         raise WorkflowError(str(exc), "file") from None
     specs = [spec if isinstance(spec, SignerSpec) else SignerSpec(*spec) for spec in signers]
     if not specs:
@@ -383,7 +384,7 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
         if spec.account.id in seen:
             raise WorkflowError(
                 gettext("%(name)s tercantum dua kali (penandatangan ke-%(a)d dan ke-%(b)d). Setiap orang hanya menandatangani sekali; hapus salah satunya.",
-                        name=signing.display_name(spec.account), a=seen[spec.account.id], b=number),
+                        name=signatures.display_name(spec.account), a=seen[spec.account.id], b=number),
                 "signers",
             )
         seen[spec.account.id] = number
@@ -475,7 +476,7 @@ def sign(workflow: Workflow, account: Account, passphrase: str, details: Details
     """
     mine = my_turn(workflow, account)
     data = current_file(workflow).read_bytes()
-    [(document, _signed)] = signing.sign_documents(
+    [(document, _signed)] = signatures.sign_documents(
         account, passphrase, [Upload(workflow.filename, data)],
         Placement(page=mine.page - 1, field=mine.field_name), details, actor, workflow_id=workflow.id,
     )

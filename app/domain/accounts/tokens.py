@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
 
-from ..extensions import db
-from ..models.account import Account
-from ..models.token import LinkToken
-from ..models.types import utcnow
-from .audit import Actor, record
+from ...extensions import db
+from ...models.account import Account
+from ...models.token import LinkToken
+from ...models.types import utcnow
+from ...platform.audit import Actor, record
 
 TOKEN_BYTES = 32
 

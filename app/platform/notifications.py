@@ -4,7 +4,7 @@
 if the change that caused it is committed. Links carrying raw tokens are kept sealed
 (``sealing``: AES-256-GCM, key from ``SECRET_KEY`` through HKDF) and wiped once the message is sent.
 
-``work()`` is the exception to "services never commit": it is a unit of work of its own (the
+``work()`` is the exception to "the domain never commits": it is a unit of work of its own (the
 ``flask outbox work`` worker). It commits each claim before sending, so several processes can
 work the same table and a worker that dies mid-send leaves a lease that expires, and it commits
 each outcome. Never call it inside a request's transaction.

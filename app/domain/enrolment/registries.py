@@ -19,8 +19,8 @@ from typing import Protocol
 from flask import current_app
 from flask_babel import gettext
 
-from ..extensions import db
-from ..models import AsnRecord, PopulationRecord
+from ...extensions import db
+from ...models import AsnRecord, PopulationRecord
 from . import identity
 from .identity import InvalidInput
 

@@ -17,7 +17,7 @@ import pypdfium2 as pdfium
 from flask import current_app
 from flask_babel import gettext
 
-from .uploads import PDFIUM_LOCK
+from ..signing.uploads import PDFIUM_LOCK
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png"}

@@ -10,18 +10,19 @@ from flask import current_app
 from flask_babel import gettext, ngettext
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signer import keys, pdf
+from signer import keys as signer_keys
+from signer import pdf
 from signer.errors import PdfError, SignerError, WrongPassphrase
 from signer.stamp import Stamp
 
-from ..extensions import db
-from ..lifecycle import AccountStatus, CertificateStatus
-from ..models import Account, Certificate, SignedDocument
-from ..models.signing import public_id
-from ..models.types import utcnow
-from ..urls import public_url
-from . import pki
-from .audit import Actor, record
+from ...extensions import db
+from ...lifecycle import AccountStatus, CertificateStatus
+from ...models import Account, Certificate, SignedDocument
+from ...models.signing import public_id
+from ...models.types import utcnow
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from .. import keys
 
 Box = tuple[float, float, float, float]
 
@@ -186,7 +187,7 @@ def check_passphrase(account: Account, certificate: Certificate, passphrase: str
     :raises SigningLocked: wrong, and that was the last try.
     """
     try:
-        keys.open_sealed(certificate.key_blob, passphrase)
+        signer_keys.open_sealed(certificate.key_blob, passphrase)
     except WrongPassphrase:
         raise _wrong_passphrase(account, actor) from None
     account.wrong_passphrases = 0
@@ -216,7 +217,7 @@ def sign_documents(
     position = details.acting_as or (account.profile.position if account.profile else "")
     results = []
     try:
-        with pki.unlocked(certificate, passphrase) as sign:
+        with keys.unlocked(certificate, passphrase) as sign:
             for upload in uploads:
                 where, info = upload.placement or placement, upload.details or details
                 record_id = public_id()

@@ -16,15 +16,19 @@ from sqlalchemy import select
 
 from signer.errors import WrongPassphrase
 
-from .. import lifecycle
-from ..extensions import db
-from ..lifecycle import AccountStatus, CertificateStatus
-from ..models import Account, Certificate, CertificateKind, ExpiryReminder, RenewalRequest
-from ..models.types import utcnow
-from ..urls import public_url
-from . import identity, issuance, notifications, otp, pki, signing, tokens, verification
-from .audit import SYSTEM, Actor, record
-from .enrolment import AGREEMENT_VERSION, EnrolmentError
+from ... import lifecycle
+from ...extensions import db
+from ...lifecycle import AccountStatus, CertificateStatus
+from ...models import Account, Certificate, CertificateKind, ExpiryReminder, RenewalRequest
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import SYSTEM, Actor, record
+from ...urls import public_url
+from .. import keys
+from ..accounts import tokens
+from ..enrolment import identity, issuance, otp, registration
+from ..enrolment.registration import AGREEMENT_VERSION, EnrolmentError
+from ..signing import signatures
 
 PASSPHRASE_RESET = "passphrase_reset"
 
@@ -150,7 +154,7 @@ def revoke_with_notice(certificate: Certificate, reason: str, actor: Actor) -> N
     """
     if reason not in REASONS:
         raise CertificateError(gettext("Pilih alasan pencabutan dari daftar."), "reason")
-    pki.revoke(certificate, reason, actor)
+    keys.revoke(certificate, reason, actor)
     account = db.session.get(Account, certificate.account_id) if certificate.account_id else None
     if account is not None:
         with force_locale("id"):
@@ -170,7 +174,7 @@ def change_passphrase(account: Account, old: str, new: str, confirmation: str, a
     :raises signing.SigningRefused: no usable certificate, or signing is locked (only a reset lifts it).
     :raises EnrolmentError: a field is missing or breaks a rule.
     """
-    certificate = signing.signing_certificate(account)
+    certificate = signatures.signing_certificate(account)
     if not old:
         raise CertificateError(gettext("Masukkan passphrase lama Anda."), "old")
     issuance.check_passphrase(new, confirmation)
@@ -179,9 +183,9 @@ def change_passphrase(account: Account, old: str, new: str, confirmation: str, a
     if not agreed:
         raise CertificateError(gettext("Centang pernyataan bahwa Anda akan merahasiakan passphrase baru."), "agreement")
     try:
-        pki.change_passphrase(certificate, old, new)
+        keys.change_passphrase(certificate, old, new)
     except WrongPassphrase:
-        raise signing.count_wrong_passphrase(account, actor) from None
+        raise signatures.count_wrong_passphrase(account, actor) from None
     account.wrong_passphrases = 0
     record(actor, "certificate.passphrase_changed", "certificate", certificate.id, details={"serial": certificate.serial})
     _email(account, "Passphrase sertifikat elektronik Anda diubah",
@@ -258,7 +262,7 @@ def reset_passphrase(account: Account, raw_token: str, passphrase: str, confirma
         old = _resettable(account)
     except lifecycle.Forbidden as exc:
         raise tokens.TokenInvalid(exc.reason) from None
-    new = pki.replace_certificate(old, passphrase, actor)
+    new = keys.replace_certificate(old, passphrase, actor)
     new.agreement_version = AGREEMENT_VERSION
     account.wrong_passphrases, account.signing_locked_at = 0, None
     record(actor, "certificate.passphrase_reset", "account", account.id, details={"old": old.serial, "new": new.serial})
@@ -330,7 +334,7 @@ def send_renewal_link(account: Account, actor: Actor) -> Certificate:
     request = Certificate(kind=CertificateKind.SUBSCRIBER, account_id=account.id, subject=account.name)
     db.session.add(request)
     lifecycle.apply(request, "certificate", "request", actor, details={"renews": previous.serial})
-    verification.send_set_passphrase(account, actor)
+    registration.send_set_passphrase(account, actor)
     renewal = open_renewal(account)
     if renewal is not None:
         renewal.handled_at = utcnow()
@@ -400,8 +404,8 @@ def sweep(now: datetime | None = None) -> SweepResult:
     expired = _expire(now)
     reminded = _remind(now)
     crls = []
-    for issuer in pki.CRL_ISSUERS:
-        if pki.crl_is_stale(pki.latest_crl(issuer)):
-            pki.publish_crl(issuer)
+    for issuer in keys.CRL_ISSUERS:
+        if keys.crl_is_stale(keys.latest_crl(issuer)):
+            keys.publish_crl(issuer)
             crls.append(issuer)
     return SweepResult(expired=expired, reminded=reminded, crls=tuple(crls))

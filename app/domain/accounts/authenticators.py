@@ -19,11 +19,11 @@ import qrcode
 from flask_babel import gettext
 from sqlalchemy import delete, select, update
 
-from ..extensions import db
-from ..models.account import Account
-from ..models.signing import AuthenticatorDevice
-from ..models.types import utcnow
-from . import sealing
+from ...extensions import db
+from ...models.account import Account
+from ...models.signing import AuthenticatorDevice
+from ...models.types import utcnow
+from ...platform import sealing
 
 ISSUER = "Paraf"
 STEP_SECONDS = 30

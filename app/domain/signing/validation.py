@@ -14,12 +14,12 @@ from sqlalchemy import select
 from signer.errors import PdfError
 from signer.validate import SignatureReport, validate_pdf
 
-from ..extensions import db
-from ..lifecycle import CertificateStatus
-from ..models import Certificate, SignedDocument, Workflow, WorkflowSigner
-from ..models.types import utcnow
-from . import pki
-from .signing import DocumentRefused, Upload, check_document
+from ...extensions import db
+from ...lifecycle import CertificateStatus
+from ...models import Certificate, SignedDocument, Workflow, WorkflowSigner
+from ...models.types import utcnow
+from .. import keys
+from .signatures import DocumentRefused, Upload, check_document
 
 _EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
 
@@ -71,9 +71,9 @@ class DocumentCheck:
 def current_crls() -> list[bytes]:
     """Return the current CRLs of both CAs, re-signing one that is past half its validity (the caller commits)."""
     crls = []
-    for issuer in pki.CRL_ISSUERS:
-        row = pki.latest_crl(issuer)
-        crls.append((pki.publish_crl(issuer) if pki.crl_is_stale(row) else row).der)
+    for issuer in keys.CRL_ISSUERS:
+        row = keys.latest_crl(issuer)
+        crls.append((keys.publish_crl(issuer) if keys.crl_is_stale(row) else row).der)
     return crls
 
 
@@ -104,7 +104,7 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
     :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
     """
     reader = check_document(Upload(filename, data), password)
-    hierarchy = pki.context().hierarchy()
+    hierarchy = keys.context().hierarchy()
     try:
         reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[], password=password,
                                reader=reader)
@@ -118,14 +118,14 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
         .where(SignedDocument.signed_sha256.in_(revision_hashes(data)))
     ).all()
     by_serial = {serial: document for document, serial in records}
-    serials = {pki.serial_hex(report.signer_serial) for report in reports if report.signer_serial is not None}
+    serials = {keys.serial_hex(report.signer_serial) for report in reports if report.signer_serial is not None}
     certificates = {
         row.serial: certificate_state(row)
         for row in db.session.execute(select(Certificate).where(Certificate.serial.in_(serials))).scalars()
     } if serials else {}
     signatures = []
     for report in reports:
-        serial = pki.serial_hex(report.signer_serial) if report.signer_serial is not None else None
+        serial = keys.serial_hex(report.signer_serial) if report.signer_serial is not None else None
         signatures.append(CheckedSignature(report, by_serial.get(serial), certificates.get(serial)))
     return DocumentCheck(filename=filename, sha256=hashlib.sha256(data).hexdigest(), signatures=signatures)
 

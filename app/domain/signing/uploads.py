@@ -24,7 +24,7 @@ import pypdfium2 as pdfium
 from flask import current_app
 from flask_babel import gettext
 
-from .signing import DocumentRefused, Upload
+from .signatures import DocumentRefused, Upload
 
 THUMBNAIL_WIDTH = 360  # pixels: sharp enough on a 390-px phone, small enough for many pages
 STAMP_WIDTH, STAMP_HEIGHT = 240.0, 90.0  # points
@@ -105,7 +105,7 @@ class Batch:
         return (self.folder / f"{index}.pdf").read_bytes()
 
     def uploads(self) -> list[Upload]:
-        """Return the files as :class:`~app.services.signing.Upload` values."""
+        """Return the files as :class:`~app.domain.signing.signatures.Upload` values."""
         return [Upload(f.filename, self.read(f.index)) for f in self.files]
 
 

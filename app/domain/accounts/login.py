@@ -14,13 +14,14 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import or_, select
 
-from ..extensions import db
-from ..lifecycle import AccountStatus
-from ..models.account import Account
-from ..models.types import utcnow
-from ..urls import public_url
-from . import authenticators, notifications, tokens
-from .audit import Actor, record
+from ...extensions import db
+from ...lifecycle import AccountStatus
+from ...models.account import Account
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from . import authenticators, tokens
 from .passwords import check_password, hash_password
 
 PASSWORD_RESET = "password_reset"

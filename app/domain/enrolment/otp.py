@@ -17,10 +17,10 @@ from flask import current_app
 from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
 
-from ..extensions import db
-from ..models.token import OtpCode
-from ..models.types import utcnow
-from . import notifications
+from ...extensions import db
+from ...models.token import OtpCode
+from ...models.types import utcnow
+from ...platform import notifications
 
 # A code lives for minutes and allows five tries: a modest cost is enough.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

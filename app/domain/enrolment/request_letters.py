@@ -18,11 +18,11 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import or_, select
 
-from ..extensions import db
-from ..models import Agency, DispositionStep, RequestLetter
-from ..models.types import utcnow
-from . import evidence
-from .audit import Actor, record
+from ...extensions import db
+from ...models import Agency, DispositionStep, RequestLetter
+from ...models.types import utcnow
+from ...platform.audit import Actor, record
+from ..accounts import evidence
 
 LETTER_AREA = "letters"
 CHAIN_MAX_STEPS = 10

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Agency, ApiClient
-from ..models.types import utcnow
-from .audit import Actor, record
+from ...extensions import db
+from ...models import Agency, ApiClient
+from ...models.types import utcnow
+from ...platform.audit import Actor, record
 
 
 class ClientError(ValueError):

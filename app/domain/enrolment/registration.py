@@ -1,7 +1,9 @@
-"""Registration (F1) and the activation wizard (F2): every step validated, state kept in the database."""
+"""Registration (F1), the activation wizard (F2) and the verifier's decisions (F3): approve, which starts issuance
+(F4), or reject with a reason; every step validated, state kept in the database."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -11,19 +13,26 @@ from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import func, select
 
-from .. import lifecycle
-from ..extensions import db
-from ..lifecycle import AccountStatus
-from ..models import Account, Agency, Employment, Role, SubscriberProfile
-from ..models.types import utcnow
-from ..urls import public_url
-from . import faces, identity, notifications, otp, registries, request_letters, tokens
-from .audit import Actor, record
+from ... import lifecycle
+from ...extensions import db
+from ...lifecycle import AccountStatus, CertificateStatus
+from ...models import Account, Agency, Certificate, CertificateKind, Employment, Role, SubscriberProfile
+from ...models.types import utcnow
+from ...platform import notifications
+from ...platform.audit import Actor, record
+from ...urls import public_url
+from ..accounts import tokens
+from ..accounts.passwords import hash_password, one_time_password
+from . import faces, identity, otp, registries, request_letters
 
 ACTIVATION = "activation"
 ACTIVATION_TTL = timedelta(hours=24)
 AGREEMENT_VERSION = "2026-11"
 WIZARD_STEPS = ("data-diri", "telepon", "kedinasan", "swafoto", "persetujuan")
+SET_PASSPHRASE = "set_passphrase"
+SET_PASSPHRASE_TTL = timedelta(hours=24)
+
+log = logging.getLogger(__name__)
 
 
 class EnrolmentError(ValueError):
@@ -340,8 +349,6 @@ def submit(account: Account, privacy: bool, agreement: bool, actor: Actor) -> st
         and profile.selfie_score is not None
         and profile.selfie_score >= threshold
     ):
-        from .verification import approve  # approval lives with the verifier's actions
-
         return approve(account, Actor("system:auto-verify", ip=actor.ip, agency_id=account.agency_id), automatic=True)
     return None
 
@@ -352,3 +359,89 @@ def queue_counts(agency_id: int) -> dict[str, int]:
         select(Account.status, func.count()).where(Account.agency_id == agency_id, Account.role == Role.SUBSCRIBER).group_by(Account.status)
     ).all()
     return {str(status): count for status, count in rows}
+
+
+# ------------------------------------------------------------------ the verifier's decisions (F3)
+
+
+
+def pending_request(account: Account) -> Certificate | None:
+    """Return the account's certificate request waiting for a passphrase (status ``NEW``), if any."""
+    return db.session.query(Certificate).filter_by(account_id=account.id, status=CertificateStatus.NEW).one_or_none()
+
+
+def send_set_passphrase(account: Account, actor: Actor) -> None:
+    """Send the set-passphrase link by e-mail and WhatsApp; an earlier link stops working."""
+    if pending_request(account) is None:
+        raise EnrolmentError(gettext("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini."))
+    raw = tokens.issue(account.id, SET_PASSPHRASE, SET_PASSPHRASE_TTL)
+    link = public_url("enrolment.issue_start", token=raw)
+    body = (
+        f"Yth. {account.name},\n\nData Anda sudah diverifikasi. Buka tautan berikut dalam 24 jam untuk membuat "
+        "passphrase dan menerbitkan sertifikat elektronik Anda:\n\n{set_passphrase}\n"
+    )
+    notifications.queue_email(account.email, "Penerbitan sertifikat elektronik Paraf", body, {"set_passphrase": link}, account.id)
+    if account.profile and account.profile.phone_verified_at:
+        notifications.queue_whatsapp(account.profile.phone, body, {"set_passphrase": link}, account.id)
+    record(actor, "certificate.set_passphrase_link_sent", "account", account.id)
+
+
+def _give_portal_account(account: Account) -> str | None:
+    """Give the subscriber a portal username and one-time password; return the password to send directly."""
+    if account.username:
+        return None
+    account.username = account.email.split("@", 1)[0][:48] + f".{account.id}"
+    password = one_time_password()
+    account.password_hash = hash_password(password)
+    account.must_change_password = True  # replaced after the first sign-in, before anything else
+    return password
+
+
+def approve(account: Account, actor: Actor, automatic: bool = False) -> str | None:
+    """Approve the data: ``VERIFIED``, a certificate request ``NEW``, the set-passphrase link queued.
+
+    Returns the portal one-time password for the caller to send directly after the commit (never stored).
+    """
+    lifecycle.apply(account, "account", "auto_verify" if automatic else "approve", actor)
+    request = Certificate(kind=CertificateKind.SUBSCRIBER, account_id=account.id, subject=account.name)
+    db.session.add(request)
+    lifecycle.apply(request, "certificate", "request", actor)
+    send_set_passphrase(account, actor)
+    return _give_portal_account(account)
+
+
+def send_account_message(account: Account, password: str | None) -> bool:
+    """Tell the subscriber their portal username and one-time password, directly (never through the outbox).
+
+    Called after the commit, so a mail server that is down must not fail the request: returns False then.
+    """
+    if password is None:
+        return True
+    try:
+        notifications.send_email_now(
+            account.email,
+            "Akun portal Paraf",
+            f"Nama pengguna portal: {account.username}\nKata sandi sekali pakai: {password}\n"
+            "Ganti kata sandi dan pasang aplikasi autentikator saat pertama kali masuk.",
+        )
+    except notifications.NotificationError:
+        log.warning("the portal account e-mail of account %d could not be sent", account.id)
+        return False
+    return True
+
+
+def reject(account: Account, reason: str, actor: Actor) -> None:
+    """Reject the data with a reason the subscriber will read; they can correct it and send again."""
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise EnrolmentError(
+            gettext("Tulis alasan penolakan (minimal 5 karakter) agar pemohon tahu apa yang harus diperbaiki."), "reason"
+        )
+    lifecycle.apply(account, "account", "reject", actor, reason=reason)
+    account.rejection_reason = reason
+    resend_activation(account, actor)
+
+
+def can_decide(account: Account) -> bool:
+    """Return whether the account waits for a verifier's decision."""
+    return account.status == AccountStatus.ACTIVATED

@@ -24,7 +24,7 @@ from ..extensions import db
 from ..lifecycle import CertificateStatus
 from ..models import Certificate, CertificateKind, Crl
 from ..models.types import utcnow
-from .audit import SYSTEM, Actor, record
+from ..platform.audit import SYSTEM, Actor, record
 
 log = logging.getLogger(__name__)
 

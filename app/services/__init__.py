@@ -1,1 +1,0 @@
-"""Services: plain functions on plain values; they add and flush, the caller commits."""
