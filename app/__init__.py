@@ -37,12 +37,13 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_locale="id", default_timezone="Asia/Jakarta")
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from . import cli, errors, models  # noqa: F401  (models register their tables)
+    from . import cli, errors, models, web  # noqa: F401  (models register their tables)
     from .domain import keys
 
     keys.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
+    web.init_app(app)
 
     from .admin import bp as admin_bp
     from .agency_head import bp as agency_head_bp

@@ -30,7 +30,8 @@ def _wants_json() -> bool:
     return request.path.startswith(("/api/", "/csc/")) or request.accept_mimetypes.best == "application/json"
 
 
-def _respond(status: int, message: str):
+def respond(status: int, message: str):
+    """Answer ``message`` with ``status``: JSON for the APIs and JSON clients, the error page otherwise."""
     message = str(message)  # a lazy default, translated now
     if _wants_json():
         return jsonify(error=message, status=status), status
@@ -42,7 +43,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
-        return _respond(400, _("Sesi formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi."))
+        return respond(400, _("Sesi formulir sudah kedaluwarsa. Muat ulang halaman lalu kirim lagi."))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -50,9 +51,9 @@ def init_app(app: Flask) -> None:
             return api_errors.response(api_errors.ApiError(api_errors.HTTP_ERRORS[error.code]))
         default = MESSAGES.get(error.code or 500, error.name)
         description = error.description if error.description and not error.description.startswith(("The ", "You ")) else default
-        return _respond(error.code or 500, description)
+        return respond(error.code or 500, description)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return _respond(500, MESSAGES[500])
+        return respond(500, MESSAGES[500])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -78,6 +79,11 @@ def defaults(instance: Path) -> dict:
         "KDF_MEMORY_KIB": 19 * 1024,
         "KDF_TIME_COST": 2,
         "KDF_PARALLELISM": 1,
+        # argon2id cost of portal password hashes (argon2-cffi's defaults, RFC 9106's low-memory profile)
+        "PASSWORD_HASH_TIME_COST": 3,
+        "PASSWORD_HASH_MEMORY_KIB": 64 * 1024,
+        "PASSWORD_HASH_PARALLELISM": 4,
+        "TOTP_CLOCK": time.time,  # seconds since the epoch that authenticator codes are checked against
         "CERTIFICATE_POLICY_OID": None,
         "SUBSCRIBER_VALIDITY_DAYS": 730,
         "CRL_VALIDITY_HOURS": 24,

@@ -1,15 +1,69 @@
-"""Small helpers shared by the views: who is acting, fragments for HTMX, agency scoping."""
+"""Helpers shared by the views: the one transaction rule, who is acting, fragments for HTMX, agency scoping.
+
+The transaction rule: a web request's changes are committed when its response succeeds (status below
+400) and rolled back otherwise. A :class:`~app.domain.errors.DomainError` a view lets through settles by
+itself: committed when it says ``keep_changes`` (a wrong passphrase or code counts toward its lock),
+rolled back otherwise; then the view's :func:`on_error` page shows it, or the plain error page does.
+Views never commit or roll back; this module is the only web code that does.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
-from flask import abort, render_template, request
+from flask import Flask, Response, abort, current_app, make_response, render_template, request
 from flask_babel import format_datetime
 from flask_login import current_user
 
-from .extensions import htmx
+from .domain.errors import DomainError
+from .extensions import db, htmx
 from .platform.audit import Actor
+
+ErrorPage = Callable[..., object]
+"""Renders a refused request: called as ``page(error, **view_args)``, returns what a view returns."""
+
+
+def init_app(app: Flask) -> None:
+    """Install the transaction rule: settle after every request, and on every uncaught domain error."""
+    app.after_request(_settle_response)
+    app.register_error_handler(DomainError, _refused)
+
+
+def settle(keep: bool) -> None:
+    """Commit this request's changes when ``keep``, else roll them back (the API's ``audited`` calls this too)."""
+    if keep:
+        db.session.commit()
+    else:
+        db.session.rollback()
+
+
+def on_error(page: ErrorPage) -> Callable:
+    """Show ``page(error, **view_args)`` when the view raises a domain error (put it below the route decorator)."""
+
+    def decorate(view: Callable) -> Callable:
+        view.error_page = page
+        return view
+
+    return decorate
+
+
+def _settle_response(response: Response) -> Response:
+    settle(keep=response.status_code < 400)
+    return response
+
+
+def _refused(error: DomainError):
+    settle(keep=error.keep_changes)
+    view = current_app.view_functions.get(request.endpoint or "")
+    page = getattr(view, "error_page", None)
+    if page is not None:
+        response = make_response(page(error, **(request.view_args or {})))
+    else:
+        from .errors import respond
+
+        response = make_response(respond(error.status, error.message))
+    return response
 
 
 def actor(name: str | None = None, agency_id: int | None = None) -> Actor:
@@ -29,11 +83,10 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context)
 def refuse_link(raw: str, purpose: str, who: Actor, message: str):
     """Drop the request's changes, audit the refused link (never the token itself), and explain it on a 410 page."""
     from .domain.accounts import tokens
-    from .extensions import db
 
-    db.session.rollback()
+    settle(keep=False)
     tokens.record_refusal(raw, purpose, who)
-    db.session.commit()
+    settle(keep=True)
     return render_template("enrolment/link_error.html", message=message), 410
 
 

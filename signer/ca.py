@@ -124,7 +124,7 @@ def uri(url: str) -> x509.GeneralName:
 
 
 def ca_name(pki: PkiConfig, common_name: str) -> x509.Name:
-    """Return the distinguished name of one of Paraf's own certificates."""
+    """Return the distinguished name of one of the hierarchy's own certificates (CA, OCSP, TSA)."""
     return x509.Name.build(
         {"country_name": pki.country, "organization_name": pki.organization, "common_name": common_name}
     )
@@ -238,7 +238,7 @@ def init_hierarchy(hsm: Hsm, pki: PkiConfig) -> Hierarchy:
         ext("extended_key_usage", ["ocsp_signing"]),
         ext("ocsp_no_check", None),
     ])
-    tsa = service_cert(TSA, "Paraf Time-Stamp Authority", [
+    tsa = service_cert(TSA, pki.tsa_name, [
         ext("extended_key_usage", ["time_stamping"], critical=True),
         ext("certificate_policies", [{"policy_identifier": pki.tsa_policy_oid}]),
         *_revocation_pointers(pki, "issuing", with_ocsp=True),

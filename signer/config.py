@@ -16,7 +16,6 @@ class HsmConfig:
     module: str
     token_label: str
     user_pin: str = field(repr=False)
-    environment: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -30,13 +29,18 @@ class KdfParams:
 
 @dataclass(frozen=True)
 class PkiConfig:
-    """Names, URLs and lifetimes used when building certificates, CRLs and tokens."""
+    """Names, URLs and lifetimes used when building certificates, CRLs and tokens.
+
+    ``organization`` and ``country`` go into the CA and service certificates' names; the ``*_name`` values
+    are their common names.
+    """
 
     base_url: str
-    organization: str = "Paraf"
-    country: str = "ID"
-    root_name: str = "Paraf Root CA"
-    issuing_name: str = "Paraf Issuing CA"
+    organization: str
+    country: str
+    root_name: str = "Root CA"
+    issuing_name: str = "Issuing CA"
+    tsa_name: str = "Time-Stamp Authority"
     policy_oid: str = DEFAULT_POLICY_OID
     tsa_policy_oid: str = DEFAULT_TSA_POLICY_OID
     ca_key_bits: int = 3072

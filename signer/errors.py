@@ -26,7 +26,23 @@ class InvalidKeyBlob(SignerError):
 
 
 class PdfError(SignerError):
-    """A PDF cannot be read or signed (damaged, encrypted, not a PDF)."""
+    """A PDF cannot be read or signed; the subclasses say why when the file itself is the reason."""
+
+
+class NotAPdf(PdfError):
+    """The bytes are not a PDF (no ``%PDF-`` header)."""
+
+
+class PdfEncrypted(PdfError):
+    """The PDF is encrypted or password-protected and no password was given."""
+
+
+class PdfWrongPassword(PdfError):
+    """The given password does not open the encrypted PDF."""
+
+
+class PdfDamaged(PdfError):
+    """The PDF, its form or a signature in it is damaged and cannot be read."""
 
 
 class AppearanceError(SignerError):

@@ -8,6 +8,10 @@ heap. The library is therefore initialised here through ctypes with
 Login state in PKCS#11 belongs to the process: one session logs in and stays
 open; every thread opens its own session, which shares that login. After a
 fork (gunicorn workers) the child initialises the library again.
+
+Nothing here writes the process environment: a module that reads its
+configuration from it (SoftHSM's ``SOFTHSM2_CONF``) must find it set by the
+application before the first HSM operation.
 """
 
 from __future__ import annotations
@@ -118,8 +122,6 @@ class Hsm:
 
     def _connect(self, fresh: bool) -> None:
         """Initialise the library, find the token and log in (caller holds the lock)."""
-        for key, value in self.config.environment:
-            os.environ[key] = value
         lib = _library(self.config.module)
         if fresh:
             lib.finalize()

@@ -1,22 +1,18 @@
 """PAdES signing of PDFs with a key that signs raw data; time stamps and revocation data come in-process.
 
 Nothing here touches the network: the caller passes a pyHanko ``TimeStamper``
-(Paraf's ``InProcessTimeStamper``) and the CRLs/OCSP responses to embed, and
+(e.g. :class:`signer.tsa.InProcessTimeStamper`) and the CRLs/OCSP responses to embed, and
 the validation context used while signing never fetches. Certificates are
 passed as DER and parsed inside each call, because asn1crypto objects must not
 be shared between threads.
 
 Give every call its own ``TimeStamper``: pyHanko caches parsed responses and
 certificates on it.
-
-Importing this module makes pyHanko read PDF hex strings (a signature's
-``/Contents``) in one slice rather than byte by byte; see :func:`_read_hex_string`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import binascii
 import io
 import logging
 import zlib
@@ -27,10 +23,11 @@ from enum import Enum
 from typing import Protocol, TypeVar
 
 from asn1crypto import x509
-from pyhanko.pdf_utils import generic, misc
+from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, append_signature_field, enumerate_sig_fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
@@ -40,7 +37,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .errors import PdfError, SignerError, SigningFailed
+from .errors import NotAPdf, PdfDamaged, PdfEncrypted, PdfError, PdfWrongPassword, SignerError, SigningFailed
 from .stamp import DEFAULT_STAMP_STYLE, Stamp, StampStyle, stamp_style
 
 T = TypeVar("T")
@@ -51,49 +48,19 @@ DIGESTS = ("sha256", "sha384", "sha512")
 
 
 class _DropNoFetchWarning(logging.Filter):
-    """Hide pyHanko's warning that fetching is off: Paraf always supplies the revocation data itself."""
+    """Hide pyHanko's warning that fetching is off: the caller always supplies the revocation data itself."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Return False for the 'fetching is not allowed' warning."""
         return "fetching is not allowed" not in record.getMessage()
 
 
-logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_DropNoFetchWarning())
+_NO_FETCH_FILTER = _DropNoFetchWarning()
 
 
-_read_hex_string_slowly = generic.read_hex_string_from_stream
-
-
-def _read_hex_string(stream):
-    """Read a hex string like pyHanko's ``read_hex_string_from_stream``, in one slice instead of byte by byte.
-
-    pyHanko tokenises a hex string one byte at a time, which makes each signature's ``/Contents`` (tens of
-    kilobytes of hex) cost milliseconds to parse. This reads up to the closing ``>``, drops PDF whitespace and
-    decodes at once. Anything else (a comment, a stray character, no closing ``>``) goes to pyHanko's own
-    reader from the same position, so results and errors are exactly pyHanko's.
-    """
-    start = stream.tell()
-    parts, found = [], False
-    while True:
-        chunk = stream.read(65536)
-        if not chunk:
-            break
-        end = chunk.find(b">")
-        if end >= 0:
-            parts.append(chunk[:end])
-            found = True
-            break
-        parts.append(chunk)
-    text = b"".join(parts)
-    digits = text[1:].translate(None, misc.PDF_WHITESPACE)  # text[0] is the opening "<"
-    if not found or digits.translate(None, generic.HEX_DIGITS):  # a comment, a bad token or no end: pyHanko decides
-        stream.seek(start)
-        return _read_hex_string_slowly(stream)
-    stream.seek(start + len(text) + 1)
-    return generic.pdf_string(binascii.unhexlify(digits + b"0" if len(digits) % 2 else digits))
-
-
-generic.read_hex_string_from_stream = _read_hex_string
+def silence_no_fetch_warning() -> None:
+    """Drop the warning pyHanko logs on every signature because fetching is off (once per process is enough)."""
+    logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_NO_FETCH_FILTER)
 
 
 class RawSigner(Protocol):
@@ -174,24 +141,30 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
 
 
 def open_reader(pdf: bytes, strict: bool = False, password: str | None = None) -> PdfFileReader:
-    """Parse PDF bytes; raise :class:`PdfError` if they are not a usable PDF (unencrypted, or opened by ``password``)."""
+    """Parse PDF bytes that are a usable PDF (unencrypted, or opened by ``password``).
+
+    :raises NotAPdf: no ``%PDF-`` header.
+    :raises PdfEncrypted: encrypted, and no ``password`` given.
+    :raises PdfWrongPassword: ``password`` does not open it.
+    :raises PdfDamaged: it cannot be parsed.
+    """
     if not isinstance(pdf, (bytes, bytearray, memoryview)):
         raise TypeError("pdf must be bytes")
     if b"%PDF-" not in bytes(pdf[:1024]):
-        raise PdfError("the file is not a PDF (no %PDF- header)")
+        raise NotAPdf("the file is not a PDF (no %PDF- header)")
     try:
         reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=strict)
         if reader.encrypted and password is None:
-            raise PdfError("the PDF is encrypted or password-protected; remove the protection and upload it again")
+            raise PdfEncrypted("the PDF is encrypted or password-protected; remove the protection and upload it again")
         if reader.encrypted and reader.decrypt(password).status == AuthStatus.FAILED:
-            raise PdfError("the given password does not open the encrypted PDF")
+            raise PdfWrongPassword("the given password does not open the encrypted PDF")
         reader.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
     except PdfError:
         raise
     except misc.PdfError as exc:
-        raise PdfError(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
+        raise PdfDamaged(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
     except DAMAGE as exc:
-        raise PdfError("the PDF is damaged and cannot be read") from exc
+        raise PdfDamaged("the PDF is damaged and cannot be read") from exc
     return reader
 
 
@@ -203,6 +176,30 @@ def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
 def page_count(writer: IncrementalPdfFileWriter) -> int:
     """Return the number of pages of the document being updated."""
     return int(writer.root["/Pages"]["/Count"])
+
+
+def page_boxes(pdf: bytes) -> list[Box]:
+    """Return the visible area (CropBox, else MediaBox) of every page as ``(x1, y1, x2, y2)``, x1 < x2 and y1 < y2.
+
+    :raises PdfError: as :func:`open_reader`; :class:`PdfDamaged` also when a page has no usable box.
+    """
+    reader = open_reader(pdf)
+    boxes = []
+    try:
+        for index in range(int(reader.root["/Pages"]["/Count"])):
+            page = reader.find_page_for_modification(index)[0].get_object()
+            box = find_inherited_value_in_tree(page, "/CropBox", "/Parent") or find_inherited_value_in_tree(
+                page, "/MediaBox", "/Parent"
+            )
+            if box is None or len(box) != 4:
+                raise PdfDamaged(f"page {index + 1} has no usable MediaBox")
+            x1, y1, x2, y2 = (float(value) for value in box)
+            boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    except misc.PdfError as exc:
+        raise PdfDamaged(f"the PDF page tree is damaged: {exc.msg}") from exc
+    except DAMAGE as exc:
+        raise PdfDamaged("the PDF page tree is damaged") from exc
+    return boxes
 
 
 def _check_placement(writer: IncrementalPdfFileWriter, page: int, box: Box) -> None:
@@ -219,7 +216,7 @@ def signature_fields(writer: IncrementalPdfFileWriter) -> dict[str, bool]:
     try:
         return {name: value is not None for name, value, _ref in enumerate_sig_fields(writer)}
     except misc.PdfError as exc:
-        raise PdfError(f"the PDF form is damaged: {exc.msg}") from exc
+        raise PdfDamaged(f"the PDF form is damaged: {exc.msg}") from exc
 
 
 def add_signature_fields(pdf_bytes: bytes, fields: Sequence[SignatureField | tuple[str, int, Box]]) -> bytes:
@@ -348,9 +345,9 @@ async def async_sign_pdf(
         detail = f": {cause}" if cause is not None else ""
         raise SigningFailed(f"{exc}{detail}") from exc
     except misc.PdfError as exc:
-        raise PdfError(f"the PDF cannot be signed: {exc.msg}") from exc
+        raise PdfDamaged(f"the PDF cannot be signed: {exc.msg}") from exc
     except (zlib.error, KeyError, IndexError) as exc:
-        raise PdfError("the PDF is damaged and cannot be signed") from exc
+        raise PdfDamaged("the PDF is damaged and cannot be signed") from exc
     finally:
         await context.aclose()
     return out.getvalue()

@@ -3,7 +3,7 @@
 The stamp is a pyHanko stamp style, so pyHanko draws it as the appearance of
 the signature widget at signing time. Text is shaped with HarfBuzz from the
 configured font (DejaVu Sans by default) and embedded as a subset, which keeps
-Indonesian names with diacritics readable and extractable. Lines are wrapped
+names with diacritics readable and extractable. Lines are wrapped
 to the text column and the whole block is shrunk, then truncated, until it
 fits the box.
 """
@@ -33,9 +33,6 @@ from .errors import AppearanceError
 
 DEFAULT_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DEFAULT_BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-DEFAULT_STATEMENT = (
-    "Ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh Paraf CA"
-)
 # pyHanko hands the signing time to text stamps as a formatted string; this format round-trips.
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 MAX_IMAGE_PIXELS = 16_000_000
@@ -47,15 +44,19 @@ RGB = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class StampStyle:
-    """How a visible signature looks: fonts, sizes, colours, wording and display time zone."""
+    """How a visible signature looks: fonts, sizes, colours, wording and display time zone.
+
+    The wording (``statement`` under the date, ``date_label``) and the zone are the application's to give; the
+    defaults are a bare English stamp in UTC.
+    """
 
     font_path: str = DEFAULT_FONT
     bold_font_path: str | None = DEFAULT_BOLD_FONT
-    statement: str = DEFAULT_STATEMENT
-    date_label: str = "Tanggal"
+    statement: str = ""
+    date_label: str = "Date"
     time_format: str = "%d-%m-%Y %H:%M:%S"
-    utc_offset_minutes: int = 7 * 60
-    zone_label: str = "WIB"
+    utc_offset_minutes: int = 0
+    zone_label: str = "UTC"
     name_size: float = 9.0
     text_size: float = 7.0
     statement_size: float = 6.0
@@ -72,7 +73,7 @@ class StampStyle:
     background: RGB | None = (1.0, 1.0, 1.0)
 
     def display_time(self, moment: datetime) -> str:
-        """Format a moment in the configured zone, e.g. ``25-11-2025 21:44:03 WIB``."""
+        """Format a moment in the configured zone, e.g. ``25-11-2025 21:44:03 WIB`` for UTC+7 labelled ``WIB``."""
         zone = timezone(timedelta(minutes=self.utc_offset_minutes), self.zone_label)
         return f"{moment.astimezone(zone).strftime(self.time_format)} {self.zone_label}".strip()
 
@@ -308,7 +309,7 @@ def layout_lines(paragraphs: list[Paragraph], width: float, height: float, style
 
 
 @dataclass(frozen=True)
-class ParafStampStyle(TextStampStyle):
+class AppearanceStyle(TextStampStyle):
     """pyHanko stamp style that renders a :class:`Stamp` with a :class:`StampStyle`."""
 
     stamp: Stamp = Stamp(name="")
@@ -316,15 +317,15 @@ class ParafStampStyle(TextStampStyle):
     timestamp_format: str = _TS_FORMAT
     border_width: int = 0
 
-    def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict) -> ParafStamp:
+    def create_stamp(self, writer: BasePdfFileWriter, box: layout.BoxConstraints, text_params: dict) -> Appearance:
         """Return the stamp for one signature widget."""
-        return ParafStamp(writer=writer, style=self, box=box, text_params=text_params)
+        return Appearance(writer=writer, style=self, box=box, text_params=text_params)
 
 
-class ParafStamp(BaseStamp):
+class Appearance(BaseStamp):
     """Signature appearance: background, QR code on the left, text in the middle, image on the right."""
 
-    def __init__(self, writer: BasePdfFileWriter, style: ParafStampStyle, box: layout.BoxConstraints, text_params: dict):
+    def __init__(self, writer: BasePdfFileWriter, style: AppearanceStyle, box: layout.BoxConstraints, text_params: dict):
         if not (box and box.width_defined and box.height_defined):
             raise AppearanceError("a visible signature needs a box with a width and a height")
         super().__init__(writer=writer, style=style, box=box)
@@ -405,6 +406,6 @@ class ParafStamp(BaseStamp):
         return commands
 
 
-def stamp_style(stamp: Stamp, look: StampStyle = DEFAULT_STAMP_STYLE) -> ParafStampStyle:
+def stamp_style(stamp: Stamp, look: StampStyle = DEFAULT_STAMP_STYLE) -> AppearanceStyle:
     """Return the pyHanko stamp style drawing ``stamp``."""
-    return ParafStampStyle(stamp=stamp, look=look, border_width=look.border_width, border_color=look.border_color)
+    return AppearanceStyle(stamp=stamp, look=look, border_width=look.border_width, border_color=look.border_color)

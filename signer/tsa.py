@@ -102,7 +102,7 @@ class TimeStampAuthority:
 
 
 class InProcessTimeStamper(TimeStamper):
-    """A pyHanko time stamper that asks Paraf's own TSA directly instead of over HTTP."""
+    """A pyHanko time stamper that asks an in-process :class:`TimeStampAuthority` directly instead of over HTTP."""
 
     def __init__(self, authority: TimeStampAuthority):
         super().__init__(include_nonce=True)

@@ -30,7 +30,7 @@ from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import RevokedError, ValidationError
 
-from .errors import PdfError
+from .errors import PdfDamaged
 from .pdf import open_reader, run_sync
 from .signature_info import SignatureInfo, describe
 
@@ -77,11 +77,40 @@ class SignatureReport:
     pades_level: str | None
     """``B-B``, ``B-T``, ``B-LT`` or ``B-LTA``; None for non-PAdES signatures."""
     ok: bool
-    summary: str
     signer_title: str | None = None
     """The signer certificate's title attribute (the position), if it has one."""
     declared: SignatureInfo | None = None
     """What the signature declares: reason, location, algorithms, DocMDP level, the embedded chain."""
+
+    @property
+    def findings(self) -> tuple[str, ...]:
+        """Return the verdict as codes, for the caller to put into words (with :attr:`pades_level` last).
+
+        The first code is the verdict: ``broken`` (the signed bytes or the signature changed; no other code
+        follows), ``trusted``, ``revoked``, ``revocation_outdated`` (``TRY_LATER``) or ``untrusted``. Then, in
+        this order and only when they hold: ``revocation_unchecked`` (trusted, but no usable revocation data),
+        ``modified`` (changed after signing in a way the signature does not allow) or ``changes_allowed``
+        (form filling or annotations), and ``timestamp_invalid``.
+        """
+        if not (self.intact and self.valid):
+            return ("broken",)
+        if self.trusted:
+            codes = ["trusted"]
+        elif self.revocation == "revoked":
+            codes = ["revoked"]
+        elif self.problem == "TRY_LATER":
+            codes = ["revocation_outdated"]
+        else:
+            codes = ["untrusted"]
+        if self.revocation == "unknown" and self.trusted:
+            codes.append("revocation_unchecked")
+        if self.modified:
+            codes.append("modified")
+        elif self.modification_level in ("form_filling", "annotations"):
+            codes.append("changes_allowed")
+        if self.timestamp_present and not self.timestamp_valid:
+            codes.append("timestamp_invalid")
+        return tuple(codes)
 
 
 def _load_certs(ders: Iterable[bytes]) -> list[x509.Certificate]:
@@ -193,31 +222,6 @@ def _pades_level(
     return "B-LTA" if any(later) else "B-LT"
 
 
-def _summary(report: dict) -> str:
-    if not (report["intact"] and report["valid"]):
-        return "Tanda tangan rusak: dokumen atau tanda tangan telah diubah."
-    parts = []
-    if report["trusted"]:
-        parts.append("Tanda tangan sah dan sertifikat tepercaya")
-    elif report["revocation"] == "revoked":
-        parts.append("Sertifikat penanda tangan telah dicabut")
-    elif report["problem"] == "TRY_LATER":
-        parts.append("Tanda tangan utuh tetapi data pencabutan sertifikat sudah kedaluwarsa")
-    else:
-        parts.append("Tanda tangan utuh tetapi sertifikat tidak tepercaya")
-    if report["revocation"] == "unknown" and report["trusted"]:
-        parts.append("status pencabutan tidak dapat diperiksa")
-    if report["modified"]:
-        parts.append("dokumen diubah setelah ditandatangani")
-    elif report["modification_level"] in ("form_filling", "annotations"):
-        parts.append("ada perubahan yang diizinkan setelah penandatanganan")
-    if report["timestamp_present"] and not report["timestamp_valid"]:
-        parts.append("cap waktu tidak sah")
-    if report["pades_level"]:
-        parts.append(f"PAdES {report['pades_level']}")
-    return "; ".join(parts) + "."
-
-
 async def _validate_signature(
     sig: EmbeddedPdfSignature, contexts: _Contexts, dss: _Dss, doc_timestamps: list[tuple[int, bool]]
 ) -> SignatureReport:
@@ -262,7 +266,6 @@ async def _validate_signature(
     report["ok"] = bool(
         status.intact and status.valid and status.trusted and not modified and (ts is None or timestamp_valid)
     )
-    report["summary"] = _summary(report)
     return SignatureReport(**report)
 
 
@@ -295,11 +298,11 @@ async def async_validate_pdf(
         ]
         return [await _validate_signature(sig, contexts, dss, doc_timestamps) for sig in reader.embedded_regular_signatures]
     except misc.PdfError as exc:
-        raise PdfError(f"the PDF signatures cannot be read: {exc.msg}") from exc
+        raise PdfDamaged(f"the PDF signatures cannot be read: {exc.msg}") from exc
     except SignatureValidationError as exc:
-        raise PdfError(f"a PDF signature is malformed: {exc.failure_message}") from exc
+        raise PdfDamaged(f"a PDF signature is malformed: {exc.failure_message}") from exc
     except (zlib.error, ValueError, KeyError, IndexError) as exc:  # damaged objects; asn1crypto's parse errors
-        raise PdfError("the PDF is damaged or a signature in it cannot be decoded") from exc
+        raise PdfDamaged("the PDF is damaged or a signature in it cannot be decoded") from exc
 
 
 def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[SignatureReport]:

@@ -1,9 +1,10 @@
 """Signing in through the portal's two steps in tests: password, then a TOTP code computed with pyotp.
 
-A code is accepted once per account and time step (±1 step of drift), so ``totp_code`` remembers
-the steps it handed out for each secret and gives the next unused one (the previous, current or
-next step): two or three sign-ins of the same account per 30-s step without waiting, then it
-waits for the next step.
+The test app checks codes against ``CLOCK`` (its ``TOTP_CLOCK`` setting), a time that stands still
+until a test moves it on. A code is accepted once per account and time step (±1 step of drift), so
+``totp_code`` remembers the steps it handed out for each secret and gives the next unused one (the
+previous, current or next step); when all three are spent it moves the clock on to the next unused
+step instead of waiting for it.
 """
 
 from __future__ import annotations
@@ -16,9 +17,25 @@ import pyotp
 
 from app.domain.accounts import authenticators
 
-SPARE_SECONDS = 10
 _used_steps: dict[str, int] = {}
 _lock = threading.Lock()
+
+
+class TotpClock:
+    """A time (seconds since the epoch) that stands still until moved on: the test app's ``TOTP_CLOCK``."""
+
+    def __init__(self, start: float):
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by ``seconds``."""
+        self.now += seconds
+
+
+CLOCK = TotpClock(time.time())
 
 
 def give_authenticator(account, name: str = "HP uji", secret: str | None = None) -> str:
@@ -28,25 +45,28 @@ def give_authenticator(account, name: str = "HP uji", secret: str | None = None)
 
 
 def totp_code(secret: str) -> str:
-    """Return a code for ``secret`` that the app has not accepted yet (through this helper), waiting if needed."""
+    """Return a code for ``secret`` the app has not taken yet (through this helper), moving the clock on if needed."""
     with _lock:
-        while True:
-            now = time.time()
-            step = authenticators.current_step(now)
-            left = authenticators.STEP_SECONDS - now % authenticators.STEP_SECONDS
-            # The previous step's code dies at the end of this step: use it only with time to spare.
-            first = step - authenticators.DRIFT_STEPS if left > SPARE_SECONDS else step
-            last = _used_steps.get(secret, -1)
-            for candidate in range(first, step + authenticators.DRIFT_STEPS + 1):
-                if candidate > last:
-                    _used_steps[secret] = candidate
-                    return pyotp.TOTP(secret).generate_otp(candidate)
-            time.sleep(left + 0.05)
+        step = authenticators.current_step(CLOCK())
+        candidate = max(step - authenticators.DRIFT_STEPS, _used_steps.get(secret, -1) + 1)
+        if candidate > step + authenticators.DRIFT_STEPS:  # every code the app takes now is spent: on to the next step
+            CLOCK.advance((candidate - step) * authenticators.STEP_SECONDS)
+        _used_steps[secret] = candidate
+        return pyotp.TOTP(secret).generate_otp(candidate)
+
+
+def wrong_code(secret: str) -> str:
+    """Return a six-digit code that no step the app would take now gives for ``secret``."""
+    step = authenticators.current_step(CLOCK())
+    totp = pyotp.TOTP(secret)
+    drift = authenticators.DRIFT_STEPS
+    valid = {totp.generate_otp(candidate) for candidate in range(step - drift, step + drift + 1)}
+    return next(code for code in ("000000", "111111", "222222", "333333") if code not in valid)
 
 
 def mark_used(secret: str, code: str) -> None:
     """Tell the helper that a test spent ``code`` by itself (so the helper does not hand out an older step)."""
-    step = authenticators.current_step()
+    step = authenticators.current_step(CLOCK())
     totp = pyotp.TOTP(secret)
     with _lock:
         for candidate in range(step - authenticators.DRIFT_STEPS, step + authenticators.DRIFT_STEPS + 1):

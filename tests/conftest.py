@@ -20,10 +20,16 @@ from app.domain import keys
 from app.extensions import db
 from app.instance_setup import init_softhsm_token, read_config, write_config
 from app.platform.audit import Actor
+from tests import key_pool
+from tests.auth_helpers import CLOCK
+from tests.pki_helpers import make_nss_db
 
 pytest_plugins = ["tests.fixtures.faces", "tests.fixtures.messaging"]
 
 PASSPHRASE = "Rahasia#123"
+# Argon2id at a low cost for portal passwords and passphrase-sealed keys: tests sign in and unlock keys often.
+CHEAP_HASHES = {"PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024, "PASSWORD_HASH_PARALLELISM": 1,
+                "KDF_MEMORY_KIB": 1024, "KDF_TIME_COST": 1}
 
 
 def free_port() -> int:
@@ -58,7 +64,7 @@ def server_port() -> int:
 
 @pytest.fixture(scope="session")
 def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
-    """Return the app on the session's instance, with the schema migrated and the CA hierarchy made."""
+    """Return the app on the session's instance: schema migrated, CA hierarchy made, a key pool filling."""
     app = create_app(
         {
             "INSTANCE_PATH": str(instance_dir),
@@ -66,6 +72,8 @@ def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{instance_dir / 'paraf.db'}",
             "SOFTHSM2_CONF": str(instance_dir / "softhsm" / "softhsm2.conf"),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{server_port}",
+            **CHEAP_HASHES,
+            "TOTP_CLOCK": CLOCK,
         }
     )
     with app.app_context():
@@ -73,7 +81,9 @@ def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
         upgrade()
         keys.init_pki()
         db.session.commit()
-    yield app
+        hsm, bits = keys.context().hsm, keys.context().pki.subscriber_key_bits
+    with key_pool.running(hsm, bits):
+        yield app
     with app.app_context():
         db.engine.dispose()
 
@@ -121,6 +131,12 @@ def live_server(app: Flask, server_port: int) -> Iterator[LiveServer]:
     yield LiveServer(url=f"http://127.0.0.1:{server_port}")
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def nss_db(app: Flask, tmp_path_factory) -> str:
+    """Return an NSS database (``sql:DIR``) that trusts the session's root CA, for pdfsig."""
+    return make_nss_db(app, tmp_path_factory.mktemp("nss"))
 
 
 @pytest.fixture()

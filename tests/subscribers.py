@@ -1,4 +1,5 @@
-"""Subscribers holding an ISSUE certificate, made through the services, and test clients signed in as them.
+"""Factories of the people tests need: agencies, staff (verifiers, agency heads, ...), subscribers holding an
+ISSUE certificate made through the services, and test clients signed in as any of them.
 
 Signing in injects the Flask-Login session (the login pages have their own tests): ``_user_id`` is
 ``account.get_id()``. The client then picks up a CSRF token from a public page and sends it with every
@@ -23,9 +24,36 @@ from app.extensions import db
 from app.models import Account, Agency, Employment, Role, SubscriberProfile
 from app.models.types import utcnow
 from app.platform.audit import Actor
-from tests.auth_helpers import send_csrf
+from tests.auth_helpers import give_authenticator, send_csrf
 
 PASSPHRASE = "Rahasia#Tanda2026"
+
+
+@dataclass(frozen=True)
+class AgencyRef:
+    """An agency made for a test."""
+
+    id: int
+    code: str
+    name: str
+    domain: str
+
+
+def add_agency(prefix: str = "S", name: str = "Dinas Uji") -> Agency:
+    """Add a new agency with a unique code, named ``name`` and its code, in the caller's transaction (flushed)."""
+    code = prefix + secrets.token_hex(4).upper()
+    agency = Agency(code=code, name=f"{name} {code}", email_domain=f"{code.lower()}.go.id")
+    db.session.add(agency)
+    db.session.flush()
+    return agency
+
+
+def create_agency(app: Flask, prefix: str = "S", name: str = "Dinas Uji") -> AgencyRef:
+    """Create a committed agency (see :func:`add_agency`)."""
+    with app.app_context():
+        agency = add_agency(prefix, name)
+        db.session.commit()
+        return AgencyRef(agency.id, agency.code, agency.name, agency.email_domain)
 
 
 @dataclass(frozen=True)
@@ -58,10 +86,7 @@ def create_subscriber(
     actor = Actor("test")
     with app.app_context():
         if agency_id is None:
-            code = "S" + secrets.token_hex(4).upper()
-            agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
-            db.session.add(agency)
-            db.session.flush()
+            agency = add_agency()
         else:
             agency = db.session.get(Agency, agency_id)
         tag = secrets.token_hex(4)
@@ -96,24 +121,39 @@ def create_subscriber(
 
 @dataclass(frozen=True)
 class Staff:
-    """A staff account made for a test: its id, its session id (``Account.get_id()``) and its sign-in."""
+    """A staff account made for a test: its id, its session id (``Account.get_id()``), its sign-in and
+    its authenticator's base32 secret (None when it has none yet)."""
 
     id: int
     user_id: str
     username: str
     password: str
+    secret: str | None = None
 
 
-def create_staff(app: Flask, role: Role, agency_id: int | None = None) -> Staff:
-    """Create a committed staff account (verifier, central RA, agency head or admin) with a portal password."""
+def create_staff(app: Flask, role: Role, agency_id: int | None = None, authenticator: bool = False,
+                 name: str | None = None) -> Staff:
+    """Create a committed staff account (verifier, central RA, agency head or admin) with a portal password,
+    and with a confirmed authenticator device when ``authenticator``."""
     with app.app_context():
         tag = secrets.token_hex(4)
         password = "Staf#" + tag
         account = Account(role=role, agency_id=agency_id, email=f"st-{tag}@paraf.test", username=f"st-{tag}",
-                          password_hash=hash_password(password), name=f"Petugas {tag}")
+                          password_hash=hash_password(password), name=name or f"Petugas {tag}")
         db.session.add(account)
+        db.session.flush()
+        secret = give_authenticator(account) if authenticator else None
         db.session.commit()
-        return Staff(account.id, account.get_id(), account.username, password)
+        return Staff(account.id, account.get_id(), account.username, password, secret)
+
+
+def create_agency_head(app: Flask, agency_id: int) -> Subscriber:
+    """Create the agency's head: a subscriber of the agency with an ISSUE certificate and the agency head's role."""
+    head = create_subscriber(app, name="Ketut Wedari", position="Kepala Dinas", agency_id=agency_id)
+    with app.app_context():
+        db.session.get(Account, head.id).role = Role.AGENCY_HEAD
+        db.session.commit()
+    return head
 
 
 def signed_in_client(app: Flask, user_id: str) -> FlaskClient:

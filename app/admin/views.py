@@ -33,5 +33,4 @@ def disable(client_id: int):
     if client is None:
         abort(404)
     api_clients.disable(client, actor())
-    db.session.commit()
     return render("admin/clients.html", "admin/_clients.html", clients=api_clients.all_clients())

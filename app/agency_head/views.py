@@ -7,11 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain.certificates import data_changes
-from ..domain.enrolment.registration import EnrolmentError
+from ..domain.errors import DomainError, InputError
 from ..domain.signing import signatures
 from ..extensions import db
 from ..models import ChangeKind, DataChange, Role
-from ..web import actor, render, require_role
+from ..web import actor, on_error, render, require_role
 
 bp = Blueprint("agency_head", __name__, url_prefix="/pimpinan")
 
@@ -69,21 +69,18 @@ def form_pdf(change_id: int):
     return send_file(path, mimetype="application/pdf", download_name=f"PD-{change.id}.pdf", max_age=0)
 
 
+def _sign_refused(error: DomainError, change_id: int):
+    return _page(_form(change_id), error.message, error.status)
+
+
 @bp.post("/formulir/<int:change_id>")
+@on_error(_sign_refused)
 def sign(change_id: int):
     """Sign the form with the head's own certificate and passphrase; it becomes a ticket for the central RA."""
     change = _form(change_id)
     passphrase = request.form.get("passphrase", "")
     if not passphrase:
-        return _page(change, _("Masukkan passphrase Anda."), 422)
-    try:
-        data_changes.sign_form(change, current_user._get_current_object(), passphrase, actor())
-    except signatures.PassphraseWrong as exc:
-        db.session.commit()  # the wrong passphrase counts toward the lock
-        return _page(_form(change_id), str(exc), 422)
-    except (signatures.SigningRefused, EnrolmentError) as exc:
-        db.session.rollback()
-        return _page(_form(change_id), str(exc), 409)
-    db.session.commit()
+        raise InputError(_("Masukkan passphrase Anda."), "passphrase")
+    data_changes.sign_form(change, current_user._get_current_object(), passphrase, actor())
     flash(_("Formulir PD-%(id)d ditandatangani dan diteruskan ke RA pusat.", id=change.id), "success")
     return redirect(url_for("agency_head.form", change_id=change.id), 303)

@@ -98,6 +98,10 @@ ERRORS: dict[str, Problem] = {
 }
 
 
+# Errors whose database changes are committed: the wrong tries they count are the lock's memory.
+KEPT = {"wrong_passphrase", "signing_locked", "totp_wrong", "totp_locked"}
+
+
 class ApiError(Exception):
     """Answer the request with the table's ``key`` row; ``values`` fill its placeholders and extra keys."""
 
@@ -110,6 +114,11 @@ class ApiError(Exception):
     def problem(self) -> Problem:
         """Return the table row."""
         return ERRORS[self.key]
+
+    @property
+    def keep_changes(self) -> bool:
+        """Return whether the request's changes stay although it failed (a counted wrong try)."""
+        return self.key in KEPT
 
 
 EXTRA_KEYS = ("remaining", "field", "index")

@@ -9,9 +9,8 @@ import re
 
 from flask import current_app, request
 
-from signer.errors import AppearanceError
-from signer.stamp import load_image
-
+from ..domain import keys
+from ..domain.key_errors import StampUnusable
 from ..domain.signing import signatures
 from ..domain.signing.signatures import Details, DocumentRefused, Placement, Upload
 from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
@@ -147,8 +146,8 @@ def _image(props: dict, index: int) -> bytes | None:
         raise ApiError("bad_image", index=index)
     try:
         image = base64.b64decode(re.sub(r"\s+", "", _DATA_URL.sub("", value)), validate=True)
-        load_image(image)
-    except (binascii.Error, ValueError, AppearanceError):
+        keys.check_stamp_image(image)
+    except (binascii.Error, ValueError, StampUnusable):
         raise ApiError("bad_image", index=index) from None
     return image
 

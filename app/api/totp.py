@@ -12,10 +12,6 @@ from ..platform import notifications
 from .errors import ApiError
 
 PURPOSE = "api-sign"
-BODY = (
-    "Kode tanda tangan Paraf Anda: {code}. Berlaku {minutes} menit, untuk paling banyak {count} dokumen. "
-    "Jangan berikan kode ini kepada siapa pun."
-)
 
 
 def send(account: Account, documents: int, ttl_minutes: int) -> str:
@@ -28,12 +24,12 @@ def send(account: Account, documents: int, ttl_minutes: int) -> str:
     except otp.OtpThrottled as exc:
         raise ApiError("totp_throttled", seconds=exc.seconds_to_wait) from None
     row.allowance = documents
-    body = BODY.replace("{minutes}", str(ttl_minutes)).replace("{count}", str(documents))
+    context = {"minutes": ttl_minutes, "count": documents}
     links = {"code": code}  # sealed in the outbox row, wiped once sent
     if phone:
-        notifications.queue_whatsapp(destination, body, links, account_id=account.id)
+        notifications.whatsapp_message(destination, "api_sign_code", context, links, account_id=account.id)
         return "whatsapp"
-    notifications.queue_email(destination, "Kode tanda tangan Paraf", body, links, account_id=account.id)
+    notifications.email_message(destination, "api_sign_code", context, links, account_id=account.id)
     return "email"
 
 

@@ -6,9 +6,7 @@ from datetime import datetime
 
 from asn1crypto import x509
 
-from signer.signature_info import SignatureInfo
-from signer.validate import SignatureReport
-
+from ..domain.keys import SignatureInfo, SignatureReport
 from ..domain.signing.validation import DocumentCheck
 
 DESCRIPTIONS = {
@@ -18,6 +16,21 @@ DESCRIPTIONS = {
                 "The signatures are intact, but a certificate is not trusted or its status cannot be checked."),
     "INVALID": ("Ada tanda tangan yang rusak atau dokumen diubah setelah ditandatangani.",
                 "A signature is broken or the document was changed after signing."),
+}
+# What each of ``SignatureReport.findings`` says, in Indonesian and English; the verdict is a clause of its own.
+FINDINGS = {
+    "broken": ("Tanda tangan rusak: dokumen atau tanda tangan telah diubah",
+               "The signature is broken: the document or the signature has been changed"),
+    "trusted": ("Tanda tangan sah dan sertifikat tepercaya", "The signature is valid and the certificate trusted"),
+    "revoked": ("Sertifikat penanda tangan telah dicabut", "The signer's certificate has been revoked"),
+    "revocation_outdated": ("Tanda tangan utuh tetapi data pencabutan sertifikat sudah kedaluwarsa",
+                            "The signature is intact but the certificate's revocation data is out of date"),
+    "untrusted": ("Tanda tangan utuh tetapi sertifikat tidak tepercaya",
+                  "The signature is intact but the certificate is not trusted"),
+    "revocation_unchecked": ("status pencabutan tidak dapat diperiksa", "its revocation status cannot be checked"),
+    "modified": ("dokumen diubah setelah ditandatangani", "the document was changed after signing"),
+    "changes_allowed": ("ada perubahan yang diizinkan setelah penandatanganan", "permitted changes were made after signing"),
+    "timestamp_invalid": ("cap waktu tidak sah", "the time stamp is not valid"),
 }
 
 
@@ -60,7 +73,15 @@ UNDECLARED = SignatureInfo(field_name="", reason=None, location=None, contact_in
                            signature_algorithm="", docmdp_level=None, chain=(), tsa_name=None)
 
 
-def _element(number: int, total: int, report: SignatureReport, info: SignatureInfo) -> dict:
+def summary(report: SignatureReport, english: bool) -> str:
+    """Return one signature's verdict as a sentence: the findings in order, then the PAdES level."""
+    parts = [FINDINGS[code][1 if english else 0] for code in report.findings]
+    if report.pades_level and report.findings != ("broken",):
+        parts.append(f"PAdES {report.pades_level}")
+    return "; ".join(parts) + "."
+
+
+def _element(number: int, total: int, report: SignatureReport, info: SignatureInfo, english: bool) -> dict:
     return {
         "id": number,
         "fieldName": report.field_name,
@@ -85,7 +106,7 @@ def _element(number: int, total: int, report: SignatureReport, info: SignatureIn
         "certLevelCode": info.docmdp_level or 0,
         "revocationStatus": report.revocation.upper(),
         "modifiedAfterSigning": report.modified,
-        "summary": report.summary,
+        "summary": summary(report, english),
         "certificateDetails": [certificate_details(cert) for cert in info.chain],
     }
 
@@ -99,7 +120,7 @@ def answer(check: DocumentCheck, english: bool) -> dict:
         "description": DESCRIPTIONS[verdict][1 if english else 0],
         "conclusion": verdict,
         "signatureInformations": [
-            _element(number, len(reports), report, report.declared or UNDECLARED)
+            _element(number, len(reports), report, report.declared or UNDECLARED, english)
             for number, report in enumerate(reports, start=1)
         ],
     }

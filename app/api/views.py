@@ -28,8 +28,9 @@ from ..domain.signing.signatures import (
     SigningLocked,
     SigningRefused,
 )
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..platform.audit import Actor, record
+from ..web import settle
 from . import inputs, subscribers, totp
 from .auth import client_from_request, current_client, unauthorized
 from .errors import ApiError, english, response
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v2")
 csrf.exempt(bp)
 PUBLIC = ("api.openapi", "api.docs")
-# Errors whose database changes are committed: the wrong tries they count are the lock's memory.
-KEPT = {"wrong_passphrase", "signing_locked", "totp_wrong", "totp_locked"}
 
 
 @bp.before_request
@@ -52,7 +51,6 @@ def authenticate():
         return None
     client = client_from_request()
     if client is None:
-        db.session.rollback()
         return unauthorized()
     g.api_client = client
     return None
@@ -61,7 +59,6 @@ def authenticate():
 @bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
     """Answer an oversized body with the table's JSON."""
-    db.session.rollback()
     return response(ApiError("body_too_large", mb=int(current_app.config["API_MAX_BODY_BYTES"]) // (1024 * 1024)))
 
 
@@ -82,20 +79,19 @@ def audited(action: str) -> Callable:
                 result = view(*args, **kwargs)
                 outcome = {"status": "ok"}
             except ApiError as error:
-                if error.key not in KEPT:
-                    db.session.rollback()
+                settle(keep=error.keep_changes)
                 result = response(error)
                 outcome = {"status": "refused", "error": error.key, "status_code": error.problem.code}
             except HTTPException:
                 raise
             except Exception:  # never a stack trace to the client; the log has it (no secrets in tracebacks' text)
                 log.exception("API call %s failed", action)
-                db.session.rollback()
+                settle(keep=False)
                 result = response(ApiError("server_error"))
                 outcome = {"status": "failed"}
             outcome["ms"] = round((time.perf_counter() - started) * 1000)
             record(actor(), action, "account", g.api_subject, details=outcome)
-            db.session.commit()
+            settle(keep=True)  # the audit row, whatever the outcome
             return result
 
         return run

@@ -6,9 +6,11 @@ from flask import flash, make_response, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import logout_user
 
-from ..domain.accounts import suspensions, tokens
-from ..extensions import db
-from ..web import actor, refuse_link
+from ..domain.accounts import tokens
+from ..domain.certificates import suspensions
+from ..domain.errors import DomainError
+from ..models import Account
+from ..web import actor, on_error, refuse_link
 from .views import PENDING_KEY, SETUP_KEY, _confirm_setup, _setup_page, bp
 
 
@@ -28,7 +30,20 @@ def _private(response):
     return response
 
 
+def _setup(account: Account, token: str, error: DomainError | None = None):
+    """Render the set-up page of this link, with the refusal when ``error``."""
+    page, status = _setup_page(account, url_for("auth.reset_authenticator", token=token),
+                               _("Pasang aplikasi autentikator baru"), False, error)
+    return _private(make_response(page, status))
+
+
+def _setup_refused(error: DomainError, token: str):
+    """Show the set-up again with the refusal; the link stays usable."""
+    return _setup(suspensions.reset_account(token), token, error)
+
+
 @bp.route("/akun/reset-autentikator/<token>", methods=["GET", "POST"])
+@on_error(_setup_refused)
 def reset_authenticator(token: str):
     """Set up a new authenticator from the e-mailed link (single use); then sign in as usual."""
     try:
@@ -37,20 +52,13 @@ def reset_authenticator(token: str):
         return _refused(token, exc)
     logout_user()  # whoever was signed in in this browser, the link acts for its owner only
     session.pop(PENDING_KEY, None)
-    action = url_for("auth.reset_authenticator", token=token)
-    heading = _("Pasang aplikasi autentikator baru")
     if request.method == "POST":
-        error = _confirm_setup(account)
-        if error is not None:
-            page, status = _setup_page(account, action, heading, False, error, status=422)
-            return _private(make_response(page, status))
+        _confirm_setup(account)
         try:
             suspensions.finish_reset(token, account, actor("authenticator-reset", account.agency_id))
         except tokens.TokenError as exc:
             return _refused(token, exc)
-        db.session.commit()
         session.pop(SETUP_KEY, None)
         flash(_("Autentikator baru terpasang. Masuk dengan kata sandi portal dan kode dari aplikasi baru."), "success")
         return redirect(url_for("auth.login"))
-    page, status = _setup_page(account, action, heading, False)
-    return _private(make_response(page, status))
+    return _setup(account, token)

@@ -14,13 +14,15 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..domain.accounts import authenticators, suspensions, tokens
+from ..domain.accounts import authenticators, tokens
 from ..domain.accounts import login as signin
+from ..domain.certificates import suspensions
+from ..domain.errors import DomainError, InputError
 from ..extensions import db, login_manager
 from ..lifecycle import AccountStatus
 from ..models import Account, AuthenticatorDevice, Role
 from ..platform.audit import record
-from ..web import actor, refuse_link
+from ..web import actor, on_error, refuse_link, settle
 
 bp = Blueprint("auth", __name__)
 
@@ -130,34 +132,42 @@ def _finish_sign_in(account: Account):
     session.permanent = True
     session[SEEN_KEY] = time.time()
     record(actor(), "auth.login", "account", account.id)
-    db.session.commit()
     if account.must_change_password:
         flash(_("Ganti kata sandi sekali pakai Anda sebelum melanjutkan."), "error")
         return redirect(url_for("auth.change_password"))
     return redirect(home_for(account))
 
 
-def _code_failed(account: Account) -> bool:
-    """Record a wrong or replayed code; return True when the pending sign-in has used up its tries."""
-    db.session.rollback()
+def _code_failed(account: Account) -> InputError:
+    """Record and count a wrong or replayed code (the pending sign-in ends after its last try); return the refusal."""
     record(actor(agency_id=account.agency_id), "auth.totp_failed", "account", account.id)
     signin.count_failure(account)
-    db.session.commit()
     pending = session.get(PENDING_KEY) or {}
     pending["tries"] = int(pending.get("tries", 0)) + 1
     session[PENDING_KEY] = pending
     if pending["tries"] >= MAX_CODE_TRIES:
         session.pop(PENDING_KEY, None)
-        return True
-    return False
+    return InputError(failure_message(), status=401, keep_changes=True)
+
+
+def _login_refused(error: DomainError):
+    """Show the sign-in form again with the refusal."""
+    return render_template("auth/login.html", error=error.message), error.status
+
+
+def _code_refused(error: DomainError):
+    """Show the code form again, or the sign-in form once the pending sign-in has used up its tries."""
+    if PENDING_KEY not in session:
+        return _login_refused(error)
+    return render_template("auth/code.html", error=error.message), error.status
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@on_error(_login_refused)
 def login():
-    """Show the sign-in form and check the password (the first factor)."""
+    """Show the sign-in form and check the password (the first factor); a failed try is audited and counted."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
-    error = None
     if request.method == "POST":
         found, account, suspended = signin.check_password_step(request.form.get("username", ""),
                                                                request.form.get("password", ""))
@@ -170,12 +180,12 @@ def login():
         record(actor(agency_id=found.agency_id if found else None), "auth.login_failed", "account",
                found.id if found else None,
                reason="suspended" if found is not None and found.status == AccountStatus.SUSPENDED else None)
-        db.session.commit()
-        error = suspended_message() if suspended else failure_message()
-    return render_template("auth/login.html", error=error), 401 if error else 200
+        raise InputError(suspended_message() if suspended else failure_message(), status=401, keep_changes=True)
+    return render_template("auth/login.html", error=None)
 
 
 @bp.route("/login/kode", methods=["GET", "POST"])
+@on_error(_code_refused)
 def login_code():
     """Ask for the authenticator code (the second factor) and sign in."""
     account = _pending_account()
@@ -187,9 +197,7 @@ def login_code():
         try:
             authenticators.verify(account, request.form.get("code", ""))
         except authenticators.InvalidCode:
-            if _code_failed(account):
-                return render_template("auth/login.html", error=failure_message()), 401
-            return render_template("auth/code.html", error=failure_message()), 401
+            raise _code_failed(account) from None
         return _finish_sign_in(account)
     return render_template("auth/code.html", error=None)
 
@@ -200,40 +208,47 @@ def _setup_device(account: Account) -> tuple[AuthenticatorDevice, str]:
     if device is not None and device.account_id == account.id and device.confirmed_at is None:
         return device, authenticators.secret_of(device)
     device, secret = authenticators.begin_setup(account, authenticators.default_name(account))
-    db.session.commit()
+    settle(True)  # the QR code shown must stay valid even when the page reports a refusal (a 4xx rolls back)
     session[SETUP_KEY] = device.id
     return device, secret
 
 
-def _setup_page(account: Account, action: str, heading: str, first: bool, error: str | None = None,
-                field: str | None = None, status: int = 200, prove: bool = False):
+def _setup_page(account: Account, action: str, heading: str, first: bool, error: DomainError | None = None,
+                prove: bool = False):
     """Render the authenticator set-up page: QR code, the secret as text, device name and code (``prove``: and a
-    code from a device already set up)."""
+    code from a device already set up), with the refusal when ``error``."""
     device, secret = _setup_device(account)
     uri = authenticators.provisioning_uri(account, secret)
     return render_template(
         "auth/setup.html", device=device, secret=secret, qr=authenticators.qr_data_uri(uri), action=action,
-        heading=heading, first=first, error=error, field=field, prove=prove,
+        heading=heading, first=first, error=error and error.message, field=error and error.field, prove=prove,
         name=request.form.get("device_name", device.name) if request.method == "POST" else device.name,
-    ), status
+    ), error.status if error else 200
 
 
-def _confirm_setup(account: Account) -> str | None:
-    """Confirm this browser's set-up with the posted name and code; return an error message or None."""
+def _confirm_setup(account: Account) -> None:
+    """Confirm this browser's set-up with the posted name and code; raise ``AuthenticatorError`` when refused."""
     device = db.session.get(AuthenticatorDevice, session.get(SETUP_KEY) or 0)
     if device is None or device.account_id != account.id or device.confirmed_at is not None:
-        return _("Pemasangan sudah kedaluwarsa. Pindai kode QR yang baru.")
-    try:
-        authenticators.confirm(device, request.form.get("code", ""), request.form.get("device_name", ""))
-    except authenticators.AuthenticatorError as exc:
-        db.session.rollback()
-        return str(exc)
+        raise authenticators.AuthenticatorError(_("Pemasangan sudah kedaluwarsa. Pindai kode QR yang baru."))
+    authenticators.confirm(device, request.form.get("code", ""), request.form.get("device_name", ""))
     record(actor(agency_id=account.agency_id), "auth.device_added", "account", account.id, details={"device": device.name})
     session.pop(SETUP_KEY, None)
-    return None
+
+
+def _first_setup_page(account: Account, error: DomainError | None = None):
+    """Render the set-up of the first authenticator, during sign-in."""
+    return _setup_page(account, url_for("auth.login_setup"), _("Pasang aplikasi autentikator"), True, error)
+
+
+def _first_setup_refused(error: DomainError):
+    """Show the first set-up again with the refusal, or start again when the pending sign-in is gone."""
+    account = _pending_account()
+    return _start_again() if account is None else _first_setup_page(account, error)
 
 
 @bp.route("/login/perangkat", methods=["GET", "POST"])
+@on_error(_first_setup_refused)
 def login_setup():
     """Set up the first authenticator (forced on the first sign-in), then sign in."""
     account = _pending_account()
@@ -245,13 +260,10 @@ def login_setup():
         session.pop(PENDING_KEY, None)
         return render_template("auth/login.html", error=_(
             "Pasang aplikasi autentikator baru melalui tautan reset autentikator yang dikirim ke e-mail Anda.")), 403
-    heading = _("Pasang aplikasi autentikator")
     if request.method == "POST":
-        error = _confirm_setup(account)
-        if error is None:
-            return _finish_sign_in(account)
-        return _setup_page(account, url_for("auth.login_setup"), heading, True, error, status=422)
-    return _setup_page(account, url_for("auth.login_setup"), heading, True)
+        _confirm_setup(account)
+        return _finish_sign_in(account)
+    return _first_setup_page(account)
 
 
 @bp.post("/logout")
@@ -259,7 +271,6 @@ def login_setup():
 def logout():
     """Sign out."""
     record(actor(), "auth.logout", "account", current_user.id)
-    db.session.commit()
     logout_user()
     session.pop(SEEN_KEY, None)
     flash(_("Anda sudah keluar."), "success")
@@ -282,30 +293,38 @@ def devices():
     return _devices_page()
 
 
+def _add_device_page(error: DomainError | None = None):
+    """Render the set-up of one more device, which also asks for a code from a device already set up."""
+    return _setup_page(current_user._get_current_object(), url_for("auth.add_device"), _("Tambah perangkat autentikator"),
+                       False, error, prove=True)
+
+
 @bp.route("/akun/perangkat/tambah", methods=["GET", "POST"])
+@on_error(_add_device_page)
 @login_required
 def add_device():
     """Set up one more authenticator device."""
     account = current_user._get_current_object()
-    heading = _("Tambah perangkat autentikator")
     if request.method == "POST":
         try:  # a stolen session alone must not be able to add the thief's phone
             authenticators.verify(account, request.form.get("current_code", ""))
         except authenticators.InvalidCode:
             record(actor(agency_id=account.agency_id), "auth.device_add_refused", "account", account.id)
-            db.session.commit()
-            error = _("Kode dari perangkat yang sudah terpasang salah atau sudah dipakai.")
-            return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422, prove=True)
-        error = _confirm_setup(account)
-        if error is None:
-            db.session.commit()
-            flash(_("Perangkat ditambahkan."), "success")
-            return redirect(url_for("auth.devices"))
-        return _setup_page(account, url_for("auth.add_device"), heading, False, error, status=422, prove=True)
-    return _setup_page(account, url_for("auth.add_device"), heading, False, prove=True)
+            raise InputError(_("Kode dari perangkat yang sudah terpasang salah atau sudah dipakai."),
+                             keep_changes=True) from None
+        _confirm_setup(account)
+        flash(_("Perangkat ditambahkan."), "success")
+        return redirect(url_for("auth.devices"))
+    return _add_device_page()
+
+
+def _remove_refused(error: DomainError, device_id: int):
+    """Show the device list again with the refusal next to the device."""
+    return _devices_page(error.message, device_id, status=error.status)
 
 
 @bp.post("/akun/perangkat/<int:device_id>/hapus")
+@on_error(_remove_refused)
 @login_required
 def remove_device(device_id: int):
     """Remove a device, with a current code from another device of the account."""
@@ -316,14 +335,10 @@ def remove_device(device_id: int):
     name = device.name
     try:
         authenticators.remove(account, device, request.form.get("code", ""))
-    except authenticators.AuthenticatorError as exc:
-        db.session.rollback()
-        if isinstance(exc, authenticators.InvalidCode):
-            record(actor(), "auth.totp_failed", "account", account.id, details={"purpose": "remove_device"})
-            db.session.commit()
-        return _devices_page(str(exc), device_id, status=422)
+    except authenticators.InvalidCode as exc:  # the wrong code is audited although the removal is refused
+        record(actor(), "auth.totp_failed", "account", account.id, details={"purpose": "remove_device"})
+        raise InputError(exc.message, keep_changes=True) from None
     record(actor(), "auth.device_removed", "account", account.id, details={"device": name})
-    db.session.commit()
     flash(_("Perangkat %(name)s dihapus.", name=name), "success")
     return redirect(url_for("auth.devices"))
 
@@ -342,10 +357,8 @@ def change_password():
             signin.change_password(account, request.form.get("old", ""), request.form.get("password", ""),
                                   request.form.get("confirmation", ""), actor())
         except signin.PasswordError as exc:
-            db.session.rollback()
-            error, field = str(exc), exc.field
+            error, field = exc.message, exc.field
         else:
-            db.session.commit()
             login_user(account)  # this session carries the new session version; the others do not
             session.permanent = True
             flash(_("Kata sandi diganti. Sesi di perangkat lain sudah dikeluarkan."), "success")
@@ -359,7 +372,6 @@ def forgot_password():
     """Send a reset link to a real account's e-mail; the answer is the same whatever was typed."""
     if request.method == "POST":
         signin.request_password_reset(request.form.get("login", ""), actor("password-reset"))
-        db.session.commit()
         return render_template("auth/forgot_sent.html")
     return render_template("auth/forgot.html")
 
@@ -381,7 +393,6 @@ def reset_password(token: str):
         if request.method == "POST":
             signin.reset_password(token, request.form.get("password", ""), request.form.get("confirmation", ""),
                                  actor("password-reset"))
-            db.session.commit()
             logout_user()
             for key in (PENDING_KEY, SETUP_KEY, SEEN_KEY):
                 session.pop(key, None)
@@ -391,6 +402,5 @@ def reset_password(token: str):
     except tokens.TokenError as exc:
         return _link_refused(token, exc)
     except signin.PasswordError as exc:
-        db.session.rollback()
-        error, field = str(exc), exc.field
+        error, field = exc.message, exc.field
     return render_template("auth/reset.html", error=error, field=field, minimum=signin.PASSWORD_MIN), 422 if error else 200

@@ -10,19 +10,16 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from signer.errors import SignerError
-
 from .. import lifecycle
 from ..domain.accounts import tokens
 from ..domain.certificates import after_issuance
-from ..domain.enrolment import issuance, otp, registries
-from ..domain.enrolment.registration import AGREEMENT_VERSION, EnrolmentError, subscriber_actor
+from ..domain.enrolment import issuance, otp
+from ..domain.enrolment.registration import AGREEMENT_VERSION, subscriber_actor
+from ..domain.errors import DomainError
 from ..domain.signing import signatures
-from ..enrolment.views import FACE_ERRORS, _uploaded_image
-from ..extensions import db
+from ..enrolment.views import _uploaded_image
 from ..models import Account, Role
-from ..platform import notifications
-from ..web import actor, refuse_link, render, require_role
+from ..web import actor, on_error, refuse_link, render, require_role
 
 bp = Blueprint("certificates", __name__, url_prefix="/sertifikat")
 RESET_STEPS = 3  # 1 explanation, 2 selfie, 3 passphrase and agreement
@@ -66,26 +63,24 @@ def _change_page(account: Account, error: str | None = None, field: str | None =
     )
 
 
+def _change_refused(error: DomainError):
+    field = "old" if isinstance(error, signatures.SigningRefused) else error.field
+    return _change_page(_subscriber(), error.message, field, error.status)
+
+
 @bp.route("/ubah-passphrase", methods=["GET", "POST"])
 @login_required
+@on_error(_change_refused)
 def change():
     """F10: change the passphrase with the old one (same key); a wrong old one counts toward the signing lock."""
     account = _subscriber()
     if request.method == "GET":
         return _change_page(account)
     form = request.form
-    try:
-        after_issuance.change_passphrase(
-            account, form.get("old", ""), form.get("passphrase", ""), form.get("confirmation", ""),
-            form.get("agreement") == "setuju", actor(),
-        )
-    except signatures.SigningRefused as exc:
-        db.session.commit()  # the wrong-passphrase counter (and the lock) must stick
-        return _change_page(account, str(exc), "old", 422 if isinstance(exc, signatures.PassphraseWrong) else 409)
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _change_page(account, str(exc), exc.field, 422)
-    db.session.commit()
+    after_issuance.change_passphrase(
+        account, form.get("old", ""), form.get("passphrase", ""), form.get("confirmation", ""),
+        form.get("agreement") == "setuju", actor(),
+    )
     return _change_page(account, done=True)
 
 
@@ -99,51 +94,37 @@ def _reset_request_page(account: Account, error: str | None = None, field: str |
 
 @bp.route("/reset", methods=["GET", "POST"])
 @login_required
+@on_error(lambda error: _reset_request_page(_subscriber(), error.message, None, error.status))
 def reset_request():
     """F9: explain the reset and send the link (WhatsApp when the phone is verified, e-mail otherwise)."""
     account = _subscriber()
     if request.method == "GET":
         return _reset_request_page(account)
-    try:
-        channel = after_issuance.request_reset(account, actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        return _reset_request_page(account, exc.reason, None, 409)
-    except notifications.NotificationError as exc:
-        db.session.rollback()
-        return _reset_request_page(account, str(exc), None, 422)
-    db.session.commit()
-    return _reset_request_page(account, sent=channel)
+    return _reset_request_page(account, sent=after_issuance.request_reset(account, actor()))
+
+
+def _phone_refused(error: DomainError, field: str):
+    return _phone_page(request.form.get("next"))(_subscriber(), error.message, field, 422)
 
 
 @bp.post("/telepon/kirim")
 @login_required
+@on_error(lambda error: _phone_refused(error, "phone" if isinstance(error, otp.OtpError) else error.field or "phone"))
 def send_code():
     """Send a WhatsApp OTP to verify the phone (before a reset link by WhatsApp or a renewal request)."""
     account = _subscriber()
-    back = _phone_page(request.form.get("next"))
-    try:
-        number = after_issuance.send_phone_code(account, request.form.get("phone", ""))
-    except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
-        db.session.rollback()
-        return back(account, str(exc), getattr(exc, "field", None) or "phone", 422)
-    db.session.commit()
-    return back(account, code_sent_to=number)
+    number = after_issuance.send_phone_code(account, request.form.get("phone", ""))
+    return _phone_page(request.form.get("next"))(account, code_sent_to=number)
 
 
 @bp.post("/telepon/verifikasi")
 @login_required
+@on_error(lambda error: _phone_refused(error, "code"))
 def verify_code():
-    """Check the WhatsApp OTP; the phone counts as verified from now on."""
+    """Check the WhatsApp OTP (wrong tries are counted); the phone counts as verified from now on."""
     account = _subscriber()
-    back = _phone_page(request.form.get("next"))
-    try:
-        after_issuance.verify_phone_code(account, request.form.get("code", ""), actor())
-    except otp.OtpError as exc:
-        db.session.commit()  # wrong tries are counted
-        return back(account, str(exc), "code", 422)
-    db.session.commit()
-    return back(account)
+    after_issuance.verify_phone_code(account, request.form.get("code", ""), actor())
+    return _phone_page(request.form.get("next"))(account)
 
 
 def _phone_page(name: str | None):
@@ -160,6 +141,7 @@ def _revoke_page(account: Account, error: str | None = None, field: str | None =
 
 @bp.route("/cabut", methods=["GET", "POST"])
 @login_required
+@on_error(lambda error: _revoke_page(_subscriber(), error.message, error.field, error.status))
 def revoke():
     """F11: choose an RFC 5280 reason, confirm, and the certificate is revoked at once."""
     account = _subscriber()
@@ -173,13 +155,8 @@ def revoke():
     certificate = after_issuance.active(account)
     if certificate is None:
         newest = after_issuance.latest(account)
-        return _revoke_page(account, lifecycle.Forbidden("certificate", newest.status if newest else None, "revoke").reason, None, 409)
-    try:
-        after_issuance.revoke_with_notice(certificate, reason, actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        return _revoke_page(account, exc.reason, None, 409)
-    db.session.commit()
+        raise lifecycle.Forbidden("certificate", newest.status if newest else None, "revoke")
+    after_issuance.revoke_with_notice(certificate, reason, actor())
     return _revoke_page(account, revoked=certificate)
 
 
@@ -193,20 +170,13 @@ def _renewal_page(account: Account, error: str | None = None, field: str | None 
 
 @bp.route("/terbitkan-ulang", methods=["GET", "POST"])
 @login_required
+@on_error(lambda error: _renewal_page(_subscriber(), error.message, error.field, error.status))
 def renewal():
     """F12: after expiry, revocation or a move, verify the phone and ask the verifier for a new certificate."""
     account = _subscriber()
     if request.method == "GET":
         return _renewal_page(account)
-    try:
-        after_issuance.request_renewal(account, actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        return _renewal_page(account, exc.reason, None, 409)
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _renewal_page(account, str(exc), exc.field, 422)
-    db.session.commit()
+    after_issuance.request_renewal(account, actor())
     return _renewal_page(account)
 
 
@@ -256,19 +226,17 @@ def reset_page():
 
 
 @bp.post("/reset-passphrase/swafoto")
+@on_error(lambda error: _reset_page(_reset_link()[0], 2, error.message, "selfie", 422))
 def reset_selfie():
-    """Step 2: a new selfie must match the registry photo."""
+    """Step 2: a new selfie must match the registry photo (a mismatch is audited)."""
     account, _raw = _reset_link()
-    try:
-        issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
-    except (EnrolmentError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
-        db.session.commit()  # a face that does not match is audited
-        return _reset_page(account, 2, str(exc), "selfie", 422)
+    issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
     session["reset_selfie_ok"] = True
     return _reset_page(account, 3)
 
 
 @bp.post("/reset-passphrase")
+@on_error(lambda error: _reset_page(_reset_link()[0], 3, error.message, error.field, error.status))
 def reset_submit():
     """Step 3: new key and certificate under the new passphrase; the old certificate is revoked as superseded."""
     account, raw = _reset_link()
@@ -280,15 +248,8 @@ def reset_submit():
         certificate = after_issuance.reset_passphrase(
             account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju", who,
         )
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _reset_page(account, 3, str(exc), exc.field, 422)
     except tokens.TokenError as exc:
-        return refuse_link(raw, after_issuance.PASSPHRASE_RESET, who, str(exc))
-    except SignerError:
-        db.session.rollback()  # nothing half-done: the old certificate stays ISSUE and the link stays usable
-        return _reset_page(account, 3, _("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi."), None, 409)
-    db.session.commit()
+        return refuse_link(raw, after_issuance.PASSPHRASE_RESET, who, exc.message)
     for key in ("reset_token", "reset_step", "reset_selfie_ok"):
         session.pop(key, None)
     return render("certificates/reset.html", "certificates/_reset_done.html", certificate=certificate, account=account,

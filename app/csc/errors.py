@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from flask import jsonify
 
+KEPT = ("invalid_pin", "locked")  # the wrong-passphrase count is committed
+
 
 class CscError(Exception):
-    """Answer with a CSC error."""
+    """Answer with a CSC error; ``keep_changes`` commits the request's changes although it fails (a counted try)."""
 
-    def __init__(self, error: str, description: str, status: int = 400):
+    def __init__(self, error: str, description: str, status: int = 400, keep_changes: bool | None = None):
         super().__init__(error)
         self.error, self.description, self.status = error, description, status
+        self.keep_changes = error in KEPT if keep_changes is None else keep_changes
 
 
 def response(error: CscError):

@@ -16,17 +16,17 @@ import logging
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from signer.errors import SignerError, WrongPassphrase
-
 from ..api import totp
 from ..api.errors import ApiError
 from ..domain import keys
 from ..domain.accounts import login
+from ..domain.key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
 from ..domain.signing import signatures
 from ..extensions import csrf, db
 from ..lifecycle import CertificateStatus
 from ..models import Account, Certificate
 from ..platform.audit import Actor, record
+from ..web import settle
 from . import sad
 from .errors import CscError, invalid_request, response
 
@@ -37,7 +37,6 @@ SHA256 = "2.16.840.1.101.3.4.2.1"
 SIGN_ALGOS = ("1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1")  # sha256WithRSAEncryption, rsaEncryption
 MAX_HASHES = 20
 OPEN = ("csc.info", "csc.login")
-KEPT = ("invalid_pin", "locked")  # the wrong-passphrase count is committed
 
 
 @bp.before_request
@@ -57,11 +56,8 @@ def bearer():
 
 @bp.errorhandler(CscError)
 def csc_error(error: CscError):
-    """Answer a CSC error, keeping only the changes that count wrong passphrases."""
-    if error.error not in KEPT:
-        db.session.rollback()
-    else:
-        db.session.commit()
+    """Answer a CSC error, keeping only the changes that count wrong tries."""
+    settle(keep=error.keep_changes)
     return response(error)
 
 
@@ -69,7 +65,7 @@ def csc_error(error: CscError):
 def unexpected(error: Exception):
     """Answer an unexpected failure as a CSC error, never a stack trace."""
     log.exception("CSC call %s failed", request.path)
-    db.session.rollback()
+    settle(keep=False)
     return response(CscError("server_error", "The request failed on the server; try again.", 503))
 
 
@@ -145,12 +141,11 @@ def login_():
         if found is not None:
             record(Actor("csc:login", ip=request.remote_addr, agency_id=found.agency_id), "csc.login_failed",
                    "account", found.id)
-            db.session.commit()  # the failure counts toward the sign-in block
-        return response(CscError("authentication_error", "Wrong username or password.", 401))
+        # the failure counts toward the sign-in block
+        raise CscError("authentication_error", "Wrong username or password.", 401, keep_changes=True)
     token, lifetime = sad.issue_token(account.id, account.session_version)
     record(Actor(f"csc:{account.username or account.email}", ip=request.remote_addr, agency_id=account.agency_id),
            "csc.login", "account", account.id)
-    db.session.commit()
     return jsonify(access_token=token, expires_in=lifetime)
 
 
@@ -212,20 +207,18 @@ def credentials_authorize():
         try:
             totp.consume(account, data["OTP"], count)
         except ApiError as exc:
-            db.session.commit() if exc.key in ("totp_wrong", "totp_locked") else db.session.rollback()
-            raise CscError("invalid_otp", "Invalid OTP.") from None
+            raise CscError("invalid_otp", "Invalid OTP.", keep_changes=exc.keep_changes) from None
     try:
         signatures.check_passphrase(account, certificate, pin, actor)
     except signatures.SigningLocked:
         raise CscError("locked", "Wrong PIN; signing is now locked. Reset the passphrase.", 403) from None
     except signatures.PassphraseWrong as exc:
         raise CscError("invalid_pin", f"Invalid PIN; {exc.remaining} tries left.") from None
-    except SignerError:
+    except KeyServiceUnavailable:
         log.exception("cannot open the key of certificate %s", certificate.id)
         raise CscError("server_error", "The key cannot be opened.", 503) from None
     token, lifetime = sad.issue_sad(account.id, str(certificate.id), pin, hashes, count)
     record(actor, "csc.authorize", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
-    db.session.commit()
     return jsonify(SAD=token, expiresIn=lifetime)
 
 
@@ -248,11 +241,10 @@ def sign_hash():
         raise CscError("invalid_request", "The SAD was already used.")
     try:
         signatures = keys.sign_digests(certificate, activation.passphrase, [base64.b64decode(h) for h in hashes])
-    except WrongPassphrase:
+    except PassphraseDoesNotOpen:
         raise CscError("invalid_request", "Invalid SAD: the passphrase changed since it was issued.") from None
-    except SignerError:
+    except KeyServiceUnavailable:
         log.exception("signHash failed for certificate %s", certificate.id)
         raise CscError("server_error", "Signing failed; try again.", 503) from None
     record(_actor(), "csc.sign_hash", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
-    db.session.commit()
     return jsonify(signatures=[base64.b64encode(s).decode("ascii") for s in signatures])

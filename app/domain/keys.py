@@ -1,23 +1,56 @@
-"""The app's one adapter to ``signer/``: the HSM, the CA hierarchy, certificates, CRLs, OCSP and TSA."""
+"""The app's one adapter to ``signer/``: the HSM, the CA hierarchy, certificates, CRLs, OCSP, TSA and PDFs.
+
+No other module of the app imports ``signer``. This one gives it Paraf's names and wording (the CA names,
+the stamp's statement), sets the process up for it once (:func:`init_app`), and turns every
+``signer.SignerError`` into a refusal from :mod:`app.domain.key_errors`, raised ``from`` the original.
+The plain values the library hands back (:class:`Stamp`, :class:`SignatureReport`, ...) are re-exported.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from asn1crypto import x509
 from flask import Flask, current_app
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import func, select
 
-from signer import ca, keys, pdf, revocation
-from signer.config import DEFAULT_POLICY_OID, HsmConfig, KdfParams, PkiConfig
-from signer.errors import AlreadyInitialised
-from signer.hsm import Hsm, shared
-from signer.tsa import InProcessTimeStamper, TimeStampAuthority
+from signer import (
+    DEFAULT_POLICY_OID,
+    AlreadyInitialised,
+    AppearanceError,
+    Hsm,
+    HsmConfig,
+    InProcessTimeStamper,
+    KdfParams,
+    NotAPdf,
+    PdfDamaged,
+    PdfEncrypted,
+    PdfError,
+    PdfWrongPassword,
+    PkiConfig,
+    SignatureInfo,  # noqa: F401  (re-exported: the app reads it as it is)
+    SignatureReport,
+    SignerError,
+    Stamp,  # noqa: F401  (re-exported: the app builds it as it is)
+    StampStyle,
+    TimeStampAuthority,
+    WrongPassphrase,
+    ca,
+    keys,
+    load_image,
+    pdf,
+    revocation,
+    shared,
+    speedups,
+    validate_pdf,
+)
 
 from .. import lifecycle
 from ..extensions import db
@@ -25,10 +58,54 @@ from ..lifecycle import CertificateStatus
 from ..models import Certificate, CertificateKind, Crl
 from ..models.types import utcnow
 from ..platform.audit import SYSTEM, Actor, record
+from .errors import DomainError
+from .key_errors import (
+    DamagedDocument,
+    DocumentPasswordWrong,
+    DocumentUnusable,
+    EncryptedDocument,
+    KeyServiceUnavailable,
+    NotAPdfDocument,
+    PassphraseDoesNotOpen,
+    StampUnusable,
+)
 
 log = logging.getLogger(__name__)
 
+SignatureField = pdf.SignatureField
 CRL_ISSUERS = {"root": ca.ROOT, "issuing": ca.ISSUING}
+PUBLISHED_CERTIFICATES = {"root": ca.ROOT, "issuing": ca.ISSUING, "ocsp": ca.OCSP, "tsa": ca.TSA}
+"""The CA and service certificates served under ``/pki/<name>.crt``."""
+PRODUCT = "Paraf"
+STAMP_STYLE = StampStyle(
+    statement=f"Ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh {PRODUCT} CA",
+    date_label="Tanggal",
+    utc_offset_minutes=7 * 60,
+    zone_label="WIB",
+)
+"""How Paraf's visible signatures look; the wording stays Indonesian whatever the signer's page language."""
+
+# The domain's refusal for each signing-core error; the most specific class of the error wins.
+DOMAIN_ERRORS: dict[type[SignerError], type[DomainError]] = {
+    WrongPassphrase: PassphraseDoesNotOpen,
+    AppearanceError: StampUnusable,
+    NotAPdf: NotAPdfDocument,
+    PdfEncrypted: EncryptedDocument,
+    PdfWrongPassword: DocumentPasswordWrong,
+    PdfDamaged: DamagedDocument,
+    PdfError: DocumentUnusable,
+    SignerError: KeyServiceUnavailable,
+}
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Re-raise a signing-core error as the domain's refusal, ``from`` the original."""
+    try:
+        yield
+    except SignerError as exc:
+        domain_error = next(DOMAIN_ERRORS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_ERRORS)
+        raise domain_error() from exc
 
 
 @dataclass
@@ -44,7 +121,7 @@ class PkiContext:
     def hierarchy(self) -> ca.Hierarchy:
         """Return the CA certificates, read from the token once."""
         if self._hierarchy is None:
-            with self._lock:
+            with self._lock, _translated():
                 if self._hierarchy is None:
                     self._hierarchy = ca.load_hierarchy(self.hsm)
         return self._hierarchy
@@ -59,19 +136,30 @@ class PkiContext:
 
 
 def init_app(app: Flask) -> None:
-    """Attach a lazily connecting :class:`PkiContext` to the app (no HSM access here)."""
+    """Set the process up for the signing core and attach a lazily connecting :class:`PkiContext` (no HSM access).
+
+    SoftHSM reads its configuration file from ``SOFTHSM2_CONF`` in the process environment, so that is set
+    here, before the first HSM operation; the pyHanko speed-up is installed here too.
+    """
     config = app.config
-    environment = (("SOFTHSM2_CONF", config["SOFTHSM2_CONF"]),) if config.get("SOFTHSM2_CONF") else ()
+    if config.get("SOFTHSM2_CONF"):
+        os.environ["SOFTHSM2_CONF"] = config["SOFTHSM2_CONF"]
+    speedups.install()
+    pdf.silence_no_fetch_warning()
     hsm = shared(
         HsmConfig(
             module=config["PKCS11_MODULE"],
             token_label=config["HSM_TOKEN_LABEL"],
             user_pin=config["HSM_USER_PIN"] or "",
-            environment=environment,
         )
     )
     pki = PkiConfig(
         base_url=config["PUBLIC_BASE_URL"],
+        organization=PRODUCT,
+        country="ID",
+        root_name=f"{PRODUCT} Root CA",
+        issuing_name=f"{PRODUCT} Issuing CA",
+        tsa_name=f"{PRODUCT} Time-Stamp Authority",
         policy_oid=config["CERTIFICATE_POLICY_OID"] or DEFAULT_POLICY_OID,
         subscriber_validity_days=config["SUBSCRIBER_VALIDITY_DAYS"],
         crl_validity_hours=config["CRL_VALIDITY_HOURS"],
@@ -86,6 +174,25 @@ def init_app(app: Flask) -> None:
 def context() -> PkiContext:
     """Return the current app's :class:`PkiContext`."""
     return current_app.extensions["paraf.pki"]
+
+
+@_translated()
+def ping() -> None:
+    """Check that the HSM token answers.
+
+    :raises KeyServiceUnavailable: it does not.
+    """
+    context().hsm.ping()
+
+
+def published_certificate(name: str) -> bytes | None:
+    """Return the DER of a certificate named in :data:`PUBLISHED_CERTIFICATES`, or None for another name."""
+    label = PUBLISHED_CERTIFICATES.get(name)
+    return context().hierarchy().cert(label).dump() if label else None
+
+
+ocsp_error_response = revocation.error_response
+is_ocsp_request = revocation.is_ocsp_request
 
 
 def serial_hex(serial: int) -> str:
@@ -106,6 +213,7 @@ def _record_certificate(
     return row
 
 
+@_translated()
 def init_pki(actor: Actor = SYSTEM) -> bool:
     """Create the CA hierarchy in the HSM and publish the first CRLs; return False if it already existed.
 
@@ -131,6 +239,7 @@ def init_pki(actor: Actor = SYSTEM) -> bool:
     return created
 
 
+@_translated()
 def issue_subscriber_certificate(
     subject: dict[str, str],
     passphrase: str,
@@ -166,10 +275,20 @@ def replace_certificate(old: Certificate, passphrase: str, actor: Actor) -> Cert
 def change_passphrase(certificate: Certificate, old: str, new: str) -> None:
     """Re-seal the certificate's key under ``new`` (same key); ``old`` no longer opens it once this is committed.
 
-    :raises signer.errors.WrongPassphrase: ``old`` does not open the key.
+    :raises PassphraseDoesNotOpen: ``old`` does not open the key.
     """
     ctx = context()
-    certificate.key_blob = keys.change_passphrase(certificate.key_blob, old, new, ctx.kdf)
+    with _translated():
+        certificate.key_blob = keys.change_passphrase(certificate.key_blob, old, new, ctx.kdf)
+
+
+@_translated()
+def check_passphrase(certificate: Certificate, passphrase: str) -> None:
+    """Check that the passphrase opens the certificate's key, without unwrapping it in the HSM.
+
+    :raises PassphraseDoesNotOpen: it does not.
+    """
+    keys.open_sealed(certificate.key_blob, passphrase)
 
 
 def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
@@ -202,6 +321,7 @@ def _revoked_entries(issuer: str) -> list[revocation.Revoked]:
     return [revocation.Revoked(row.serial_int, row.revoked_at, row.revocation_reason or "unspecified") for row in rows]
 
 
+@_translated()
 def publish_crl(issuer: str, now: datetime | None = None) -> Crl:
     """Sign and store a new full CRL of ``root`` or ``issuing``."""
     ctx = context()
@@ -233,6 +353,7 @@ def crl_is_stale(row: Crl | None, now: datetime | None = None) -> bool:
     return now >= row.this_update + (row.next_update - row.this_update) / 2
 
 
+@_translated()
 def ocsp_response(request_der: bytes) -> bytes:
     """Answer an OCSP request (DER)."""
     ctx = context()
@@ -241,11 +362,13 @@ def ocsp_response(request_der: bytes) -> bytes:
     )
 
 
+@_translated()
 def timestamp_response(request_der: bytes) -> bytes:
     """Answer an RFC 3161 time-stamp request (DER)."""
     return context().tsa().respond_der(request_der)
 
 
+@_translated()
 def revocation_data(certificate: Certificate) -> pdf.RevocationData:
     """Return the CRLs and OCSP responses that make a signature by ``certificate`` long-term verifiable."""
     ctx = context()
@@ -266,18 +389,26 @@ def revocation_data(certificate: Certificate) -> pdf.RevocationData:
 def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[..., bytes]]:
     """Unlock the subscriber key once and yield ``sign(document, **options) -> bytes`` (PAdES B-LT by default).
 
-    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
+    ``options`` are those of ``signer.pdf.sign_pdf``; a visible stamp looks as :data:`STAMP_STYLE` says.
+
+    :raises PassphraseDoesNotOpen: the passphrase does not open the key.
+    :raises KeyServiceUnavailable: the HSM failed.
+    :raises DocumentUnusable: (from ``sign``) a document cannot be signed; a subclass says why when it can.
+    :raises StampUnusable: (from ``sign``) the stamp cannot be drawn.
     """
     ctx = context()
     hierarchy = ctx.hierarchy()
     data = revocation_data(certificate)
-    with keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
+    with _translated(), keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
 
         def sign(document: bytes, **options) -> bytes:
             options.setdefault("revocation", data)
-            return pdf.sign_pdf(
-                document, key, certificate.der, (hierarchy.issuing, hierarchy.root), timestamper=ctx.timestamper(), **options
-            )
+            options.setdefault("style", STAMP_STYLE)
+            with _translated():
+                return pdf.sign_pdf(
+                    document, key, certificate.der, (hierarchy.issuing, hierarchy.root), timestamper=ctx.timestamper(),
+                    **options,
+                )
 
         yield sign
 
@@ -285,17 +416,78 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
 def sign_digests(certificate: Certificate, passphrase: str, digests: list[bytes], algorithm: str = "sha256") -> list[bytes]:
     """Unlock the subscriber key once and sign each precomputed hash (RSA PKCS#1 v1.5).
 
-    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
+    :raises PassphraseDoesNotOpen: the passphrase does not open the key.
+    :raises KeyServiceUnavailable: the HSM failed.
     """
-    with keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
+    with _translated(), keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
         return [key.sign_digest(digest, algorithm) for digest in digests]
 
 
 def sign_pdfs(certificate: Certificate, passphrase: str, documents: list[bytes], **options) -> list[bytes]:
     """Unlock the subscriber key once and sign each PDF (PAdES B-LT unless ``level`` says otherwise).
 
-    :raises signer.errors.WrongPassphrase: the passphrase does not open the key.
-    :raises signer.errors.PdfError: a document cannot be signed.
+    :raises PassphraseDoesNotOpen: the passphrase does not open the key.
+    :raises DocumentUnusable: a document cannot be signed.
     """
     with unlocked(certificate, passphrase) as sign:
         return [sign(document, **options) for document in documents]
+
+
+@_translated()
+def read_pdf(data: bytes, password: str | None = None) -> PdfFileReader:
+    """Parse an uploaded PDF (``password`` opens an encrypted one), to check it and to validate it without a reparse.
+
+    :raises DocumentUnusable: it cannot be read; :class:`NotAPdfDocument`, :class:`EncryptedDocument`,
+        :class:`DocumentPasswordWrong` or :class:`DamagedDocument` say why.
+    """
+    return pdf.open_reader(data, password=password)
+
+
+@_translated()
+def page_boxes(data: bytes) -> list[pdf.Box]:
+    """Return the visible area (CropBox, else MediaBox) of every page as ``(x1, y1, x2, y2)``.
+
+    :raises DocumentUnusable: the PDF or its page tree cannot be read.
+    """
+    return pdf.page_boxes(data)
+
+
+@_translated()
+def signature_field_names(data: bytes) -> set[str]:
+    """Return the names of the PDF's signature fields, signed or not.
+
+    :raises DocumentUnusable: the PDF or its form cannot be read.
+    """
+    return set(pdf.signature_fields(pdf.open_pdf(data)))
+
+
+@_translated()
+def add_signature_fields(data: bytes, fields: Sequence[SignatureField]) -> bytes:
+    """Return the PDF with empty visible signature fields appended in one incremental update.
+
+    :raises DocumentUnusable: the PDF cannot take them (damaged, a name taken, a page missing).
+    """
+    return pdf.add_signature_fields(data, fields)
+
+
+@_translated()
+def check_stamp_image(data: bytes) -> None:
+    """Check that a stamp image is a PNG or JPEG the stamp can draw.
+
+    :raises StampUnusable: it is not.
+    """
+    load_image(data)
+
+
+@_translated()
+def validate(data: bytes, crls: Sequence[bytes], password: str | None = None,
+             reader: PdfFileReader | None = None) -> list[SignatureReport]:
+    """Validate every signature of a PDF offline against Paraf's root and issuing CA and ``crls``.
+
+    ``reader`` is the same bytes already parsed by :func:`read_pdf`, to spare a second parse.
+
+    :raises DocumentUnusable: the PDF or a signature in it cannot be read.
+    """
+    hierarchy = context().hierarchy()
+    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=list(crls), ocsps=[], password=password,
+                        reader=reader)

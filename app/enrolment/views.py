@@ -9,19 +9,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..domain.accounts import tokens
-from ..domain.enrolment import faces, issuance, otp, registration, registries
-from ..domain.enrolment.registration import WIZARD_STEPS, EnrolmentError
+from ..domain.enrolment import issuance, registration, registries
+from ..domain.enrolment.registration import WIZARD_STEPS
+from ..domain.errors import InputError
 from ..extensions import db
 from ..lifecycle import AccountStatus
 from ..models import Account, Certificate
-from ..platform import notifications
-from ..web import actor, refuse_link, render
+from ..web import actor, on_error, refuse_link, render, settle
 
 bp = Blueprint("enrolment", __name__)
 log = logging.getLogger(__name__)
 
 MAX_SELFIE_BYTES = 5 * 1024 * 1024
-FACE_ERRORS = (faces.NotAnImage, faces.NoFace, faces.MultipleFaces)
 
 
 @bp.get("/")
@@ -40,11 +39,9 @@ def self_register():
                 request.form.get("nik", ""), request.form.get("registry_email", ""),
                 request.form.get("agency_email", ""), actor("self-registration"),
             )
-            db.session.commit()
             return render_template("enrolment/registered.html")
-        except (EnrolmentError, registries.RegistryUnavailable) as exc:
-            db.session.rollback()
-            error, field = str(exc), getattr(exc, "field", None)
+        except (InputError, registries.RegistryUnavailable) as exc:
+            error, field = exc.message, exc.field
     return render_template("enrolment/self_register.html", error=error, field=field), 422 if error else 200
 
 
@@ -62,9 +59,7 @@ def activate(token: str):
     try:
         account = registration.open_activation(token, request.remote_addr)
     except tokens.TokenError as exc:
-        db.session.commit()  # the refusal is audited
-        return render_template("enrolment/link_error.html", message=str(exc)), 410
-    db.session.commit()
+        return refuse_link(token, registration.ACTIVATION, actor(), exc.message)
     session["enrolment_account"] = account.id
     return redirect(url_for("enrolment.wizard"))
 
@@ -89,20 +84,21 @@ def wizard():
     return _wizard(account, _step_name(account.profile, request.args.get("langkah")))
 
 
+def _step_refused(step: str, field: str | None = None):
+    """Return the error page of a wizard step: the step again with the refusal next to ``field`` or the error's field."""
+    return lambda error: _wizard(_wizard_account(), step, error.message, field or error.field, 422)
+
+
 def _step_post(step: str, action):
-    """Run one wizard action; commit and go to the next step, or show the step again with the error."""
+    """Run one wizard action and go to the next step (a refusal shows the step again: see ``_step_refused``)."""
     account = _wizard_account()
-    try:
-        action(account)
-    except (EnrolmentError, otp.OtpError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
-        db.session.commit()  # wrong OTP tries and failed matches are kept
-        return _wizard(account, step, str(exc), getattr(exc, "field", None), 422)
-    db.session.commit()
+    action(account)
     next_step = WIZARD_STEPS[min(WIZARD_STEPS.index(step) + 1, len(WIZARD_STEPS) - 1)]
     return _wizard(account, next_step)
 
 
 @bp.post("/aktivasi/data-diri")
+@on_error(_step_refused("data-diri"))
 def save_personal():
     """Step 1: name and titles."""
     form = request.form
@@ -110,25 +106,23 @@ def save_personal():
 
 
 @bp.post("/aktivasi/telepon/kirim")
+@on_error(_step_refused("telepon", "phone"))
 def send_code():
     """Step 2a: send a WhatsApp OTP."""
     account = _wizard_account()
-    try:
-        number = registration.send_phone_code(account, request.form.get("phone", ""))
-    except (EnrolmentError, otp.OtpError, notifications.NotificationError) as exc:
-        db.session.rollback()
-        return _wizard(account, "telepon", str(exc), getattr(exc, "field", "phone"), 422)
-    db.session.commit()
+    number = registration.send_phone_code(account, request.form.get("phone", ""))
     return _wizard(account, "telepon", code_sent_to=number)
 
 
 @bp.post("/aktivasi/telepon/verifikasi")
+@on_error(_step_refused("telepon"))
 def verify_code():
     """Step 2b: check the OTP."""
     return _step_post("telepon", lambda a: registration.verify_phone_code(a, request.form.get("code", ""), request.remote_addr))
 
 
 @bp.post("/aktivasi/kedinasan")
+@on_error(_step_refused("kedinasan"))
 def save_service():
     """Step 3: service data."""
     form = request.form
@@ -143,13 +137,14 @@ def _uploaded_image(field: str = "selfie") -> bytes:
     upload = request.files.get(field)
     data = upload.read(MAX_SELFIE_BYTES + 1) if upload else b""
     if not data:
-        raise EnrolmentError(_("Ambil swafoto terlebih dahulu."), field)
+        raise InputError(_("Ambil swafoto terlebih dahulu."), field)
     if len(data) > MAX_SELFIE_BYTES:
-        raise EnrolmentError(_("Foto terlalu besar (maksimal 5 MB)."), field)
+        raise InputError(_("Foto terlalu besar (maksimal 5 MB)."), field)
     return data
 
 
 @bp.post("/aktivasi/swafoto")
+@on_error(_step_refused("swafoto"))
 def save_selfie():
     """Step 4: the selfie taken with the camera."""
     return _step_post("swafoto", lambda a: registration.save_selfie(a, _uploaded_image()))
@@ -164,10 +159,9 @@ def submit():
             account, bool(request.form.get("privacy")), bool(request.form.get("agreement")),
             actor("subscriber:" + account.email, account.agency_id),
         )
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _wizard(account, "persetujuan", str(exc), exc.field, 422)
-    db.session.commit()
+    except InputError as exc:
+        return _wizard(account, "persetujuan", exc.message, exc.field, 422)
+    settle(True)  # the one-time password is e-mailed only once the account holding its hash is stored
     registration.send_account_message(account, password)
     return _wizard(account, "persetujuan")
 
@@ -188,7 +182,7 @@ def issue_start(token: str):
     try:
         issuance.open_link(token)
     except tokens.TokenError as exc:
-        return refuse_link(token, registration.SET_PASSPHRASE, actor(), str(exc))
+        return refuse_link(token, registration.SET_PASSPHRASE, actor(), exc.message)
     session["issuance_token"], session["issuance_step"] = token, 1
     session.pop("issuance_selfie_ok", None)
     return redirect(url_for("enrolment.issue_page"))
@@ -213,14 +207,11 @@ def issue_page():
 
 
 @bp.post("/terbitkan/swafoto")
+@on_error(lambda error: _issue_page(_issuance_account()[0], 2, error.message, "selfie", 422))
 def issue_selfie():
-    """Step 2: re-check the selfie."""
+    """Step 2: re-check the selfie (a face that does not match is audited)."""
     account, _raw = _issuance_account()
-    try:
-        issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
-    except (EnrolmentError, registries.RegistryUnavailable, *FACE_ERRORS) as exc:
-        db.session.commit()  # a face that does not match is audited
-        return _issue_page(account, 2, str(exc), "selfie", 422)
+    issuance.recheck_selfie(account, _uploaded_image(), request.remote_addr)
     session["issuance_selfie_ok"] = True
     return _issue_page(account, 3)
 
@@ -237,13 +228,11 @@ def issue_submit():
             account, raw, form.get("passphrase", ""), form.get("confirmation", ""), form.get("agreement") == "setuju",
             actor("subscriber:" + account.email, account.agency_id),
         )
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, str(exc), exc.field, 422)
+    except InputError as exc:
+        return _issue_page(account, 3 if exc.field in ("passphrase", "confirmation") else 4, exc.message, exc.field, 422)
     except tokens.TokenError as exc:
         return refuse_link(raw, registration.SET_PASSPHRASE, actor("subscriber:" + account.email, account.agency_id),
-                           str(exc))
-    db.session.commit()
+                           exc.message)
     for key in ("issuance_token", "issuance_step", "issuance_selfie_ok"):
         session.pop(key, None)
     return render("enrolment/issued.html", "enrolment/_issued.html", certificate=certificate, account=account)

@@ -7,9 +7,8 @@ import logging
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from signer.errors import SignerError
-
 from ..domain import keys
+from ..domain.key_errors import KeyServiceUnavailable
 from ..extensions import db
 
 bp = Blueprint("health", __name__)
@@ -27,9 +26,9 @@ def healthz():
         log.exception("health check: database")
         parts["db"] = "error"
     try:
-        keys.context().hsm.ping()
+        keys.ping()
         parts["hsm"] = "ok"
-    except SignerError:
+    except KeyServiceUnavailable:
         log.exception("health check: HSM")
         parts["hsm"] = "error"
     healthy = all(value == "ok" for value in parts.values())

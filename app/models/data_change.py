@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -35,6 +35,8 @@ class DataChange(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # of two decisions taken at once on one ticket, the second fails
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))  # the subscriber's agency when asked
     target_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))

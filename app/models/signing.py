@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from sqlalchemy import Enum, ForeignKey, Index, Integer, LargeBinary, String, Te
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..lifecycle import WorkflowStatus
 from .types import UtcDateTime, utcnow
 
 
@@ -56,14 +56,6 @@ class SignedDocument(db.Model):
     acting_as: Mapped[str] = mapped_column(String(200), default="")
     via: Mapped[str] = mapped_column(String(16), default="portal")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-
-
-class WorkflowStatus(enum.StrEnum):
-    """Where a sequential workflow stands."""
-
-    ACTIVE = "ACTIVE"
-    COMPLETED = "COMPLETED"
-    DECLINED = "DECLINED"
 
 
 class Workflow(db.Model):

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, render_template
 from sqlalchemy import select
 
 from ..extensions import db
+from ..lifecycle import OutboxStatus
 from ..models.outbox import OutboxMessage
 from ..platform import notifications
 
@@ -39,5 +40,5 @@ def index():
     messages = db.session.execute(
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(PAGE_SIZE)
     ).scalars().all()
-    rows = [(message, _links(message) if message.status != notifications.SENT else {}) for message in messages]
+    rows = [(message, _links(message) if message.status != OutboxStatus.SENT else {}) for message in messages]
     return render_template("outbox/index.html", rows=rows, page_size=PAGE_SIZE)

@@ -9,16 +9,12 @@ from urllib.parse import unquote
 from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import IntegrityError
 
-from signer import ca
-from signer.revocation import error_response, is_ocsp_request
-
 from ..domain import keys
 from ..extensions import csrf, db
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 csrf.exempt(bp)
 
-CERTIFICATES = {"root": ca.ROOT, "issuing": ca.ISSUING, "ocsp": ca.OCSP, "tsa": ca.TSA}
 MAX_REQUEST_BYTES = 64 * 1024
 
 
@@ -31,10 +27,10 @@ def _der(body: bytes, mimetype: str, max_age: int = 0) -> Response:
 @bp.get("/<name>.crt")
 def certificate(name: str) -> Response:
     """Return a CA or service certificate (DER)."""
-    if name not in CERTIFICATES:
+    der = keys.published_certificate(name)
+    if der is None:
         abort(404)
-    hierarchy = keys.context().hierarchy()
-    return _der(hierarchy.cert(CERTIFICATES[name]).dump(), "application/pkix-cert", max_age=86400)
+    return _der(der, "application/pkix-cert", max_age=86400)
 
 
 @bp.get("/<issuer>.crl")
@@ -45,17 +41,16 @@ def crl(issuer: str) -> Response:
     row = keys.latest_crl(issuer)
     if keys.crl_is_stale(row):
         try:
-            row = keys.publish_crl(issuer)
-            db.session.commit()
+            with db.session.begin_nested():  # a savepoint: losing the race keeps the request usable
+                row = keys.publish_crl(issuer)
         except IntegrityError:  # another worker published the same number first
-            db.session.rollback()
             row = keys.latest_crl(issuer)
     return _der(row.der, "application/pkix-crl")
 
 
 def _ocsp(request_der: bytes) -> Response:
     if not request_der or len(request_der) > MAX_REQUEST_BYTES:
-        return _der(error_response("malformed_request"), "application/ocsp-response")
+        return _der(keys.ocsp_error_response("malformed_request"), "application/ocsp-response")
     return _der(keys.ocsp_response(request_der), "application/ocsp-response")
 
 
@@ -77,9 +72,9 @@ def ocsp_get(encoded: str) -> Response:
             der = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
         except (binascii.Error, ValueError):
             continue
-        if is_ocsp_request(der):
+        if keys.is_ocsp_request(der):
             return _ocsp(der)
-    return _der(error_response("malformed_request"), "application/ocsp-response")
+    return _der(keys.ocsp_error_response("malformed_request"), "application/ocsp-response")
 
 
 @bp.post("/tsa")

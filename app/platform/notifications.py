@@ -1,15 +1,18 @@
 """The durable outbox (F17): queue e-mail and WhatsApp messages in the caller's transaction, deliver them later.
 
-``queue_email``/``queue_whatsapp`` add and flush a row and never commit: the message exists only
-if the change that caused it is committed. Links carrying raw tokens are kept sealed
-(``sealing``: AES-256-GCM, key from ``SECRET_KEY`` through HKDF) and wiped once the message is sent.
+``email_message``/``whatsapp_message`` render a message of ``templates/messages/`` (see
+``messages``) and queue it; ``queue_email``/``queue_whatsapp`` queue a text as it is. Both add and
+flush a row and never commit: the message exists only if the change that caused it is committed.
+Links carrying raw tokens are kept sealed (``sealing``: AES-256-GCM, key from ``SECRET_KEY``
+through HKDF), filled into the text's ``{name}`` placeholders only when the message is sent, and
+wiped then; an e-mail's HTML part is rendered at that moment too, so no copy of a link is stored.
 
 ``work()`` is the exception to "the domain never commits": it is a unit of work of its own (the
 ``flask outbox work`` worker). It commits each claim before sending, so several processes can
 work the same table and a worker that dies mid-send leaves a lease that expires, and it commits
 each outcome. Never call it inside a request's transaction.
 
-Secrets that must not be stored (OTP codes, one-time passwords) go through ``send_*_now``.
+Secrets that must not be stored (OTP codes, one-time passwords) go through ``*_now``: sent at once, never queued.
 """
 
 from __future__ import annotations
@@ -23,19 +26,22 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from .. import lifecycle
+from ..domain.errors import InputError
 from ..extensions import db
+from ..lifecycle import OutboxStatus
 from ..models.outbox import OutboxMessage
 from ..models.types import utcnow
-from . import sealing
+from . import messages, sealing
+from .audit import SYSTEM
 from .mailer import SmtpTransport, TransportError, WhatsAppTransport
 
 log = logging.getLogger(__name__)
 
 EMAIL = "email"
 WHATSAPP = "whatsapp"
-PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 
 LEASE = timedelta(minutes=10)  # a message "sending" for longer belongs to a worker that died
 BACKOFF_BASE_SECONDS = 30
@@ -47,7 +53,7 @@ PHONE = re.compile(r"^\+?[0-9]{8,15}$")
 _warned_no_gateway = False
 
 
-class NotificationError(Exception):
+class NotificationError(InputError):
     """A message could not be sent now; the text says what to do, in Bahasa Indonesia."""
 
 
@@ -96,7 +102,7 @@ def links_of(message: OutboxMessage) -> dict[str, str]:
     return json.loads(plaintext)
 
 
-def render(body: str, links: dict[str, str]) -> str:
+def fill_links(body: str, links: dict[str, str]) -> str:
     """Fill the ``{name}`` placeholders of ``body`` that name a link; leave other braces alone."""
     return PLACEHOLDER.sub(lambda match: links.get(match.group(1), match.group(0)), body)
 
@@ -112,14 +118,13 @@ def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str]
         recipient=to,
         subject=subject,
         body=body,
-        status=PENDING,
         attempts=0,
         next_attempt_at=utcnow(),
         account_id=account_id,
         created_at=utcnow(),
     )
     db.session.add(message)
-    db.session.flush()
+    lifecycle.apply(message, "outbox", "queue", SYSTEM)  # flushed: the id seals the links
     if links:
         message.sealed_links = _seal(message.id, links)
         db.session.flush()
@@ -140,10 +145,25 @@ def queue_whatsapp(
     return _queue(WHATSAPP, whatsapp_number(to), "", body, links, account_id)
 
 
+def email_message(
+    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None
+) -> OutboxMessage:
+    """Queue the e-mail message ``name`` rendered with ``context``; ``links`` fill its placeholders when it is sent."""
+    rendered = messages.email(name, context, list(links or ()))
+    return queue_email(to, rendered.subject, rendered.text, links, account_id)
+
+
+def whatsapp_message(
+    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None
+) -> OutboxMessage:
+    """Queue the WhatsApp text of message ``name`` rendered with ``context``; links as for ``email_message``."""
+    return queue_whatsapp(to, messages.whatsapp(name, context, list(links or ())), links, account_id)
+
+
 def send_email_now(to: str, subject: str, body: str) -> None:
     """Send an e-mail at once, storing nothing (for secrets); raise ``NotificationError`` on failure."""
     try:
-        SmtpTransport.from_config(current_app.config).send(to, subject, body)
+        SmtpTransport.from_config(current_app.config).send(to, subject, body, messages.email_html(subject, body))
     except TransportError as exc:
         log.warning("immediate e-mail failed: %s", exc)
         raise NotificationError(gettext("E-mail tidak dapat dikirim saat ini. Coba lagi beberapa menit lagi.")) from None
@@ -165,6 +185,17 @@ def send_whatsapp_now(to: str, body: str) -> None:
         ) from None
 
 
+def email_message_now(to: str, name: str, context: dict) -> None:
+    """Send the e-mail message ``name`` rendered with ``context`` at once; as ``send_email_now``."""
+    rendered = messages.email(name, context)
+    send_email_now(to, rendered.subject, rendered.text)
+
+
+def whatsapp_message_now(to: str, name: str, context: dict) -> None:
+    """Send the WhatsApp text of message ``name`` rendered with ``context`` at once; as ``send_whatsapp_now``."""
+    send_whatsapp_now(to, messages.whatsapp(name, context))
+
+
 def backoff(attempts: int) -> timedelta:
     """Return the wait before the next try after ``attempts`` failures: 30 s doubling, capped at 1 h, jittered."""
     base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
@@ -174,33 +205,32 @@ def backoff(attempts: int) -> timedelta:
 def _claim(now: datetime, limit: int, channels: tuple[str, ...]) -> list[int]:
     """Take up to ``limit`` due messages (pending, or sending with an expired lease) and commit the claims."""
     due = (
-        OutboxMessage.status.in_((PENDING, SENDING)),
+        OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
         OutboxMessage.next_attempt_at <= now,
         OutboxMessage.channel.in_(channels),
     )
     candidates = db.session.execute(
-        select(OutboxMessage.id).where(*due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        select(OutboxMessage).where(*due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        .execution_options(populate_existing=True)
     ).scalars().all()
     claimed = []
-    for message_id in candidates:
-        # Conditional: of several workers that saw the same row, exactly one matches.
-        result = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, *due)
-            .values(status=SENDING, next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(message_id)
+    for message in candidates:
+        # Compare-and-swap on the status and the lease: of several workers that saw the same row, exactly one moves it.
+        try:
+            lifecycle.apply(message, "outbox", "claim", SYSTEM, values={"next_attempt_at": now + LEASE},
+                            where=(OutboxMessage.next_attempt_at <= now,))
+        except lifecycle.Stale:
+            continue
+        claimed.append(message.id)
     db.session.commit()
     return claimed
 
 
 def _deliver(message: OutboxMessage, smtp: SmtpTransport, whatsapp: WhatsAppTransport | None) -> None:
     """Send one claimed message through its channel."""
-    text = render(message.body, links_of(message))
+    text = fill_links(message.body, links_of(message))
     if message.channel == EMAIL:
-        smtp.send(message.recipient, message.subject, text)
+        smtp.send(message.recipient, message.subject, text, messages.email_html(message.subject, text))
     elif message.channel == WHATSAPP and whatsapp is not None:
         whatsapp.send(message.recipient, text)
     else:
@@ -225,7 +255,9 @@ def work(now: datetime | None = None, limit: int = 50) -> WorkResult:
     if whatsapp is None:
         channels = (EMAIL,)
         waiting = db.session.execute(
-            select(OutboxMessage.id).where(OutboxMessage.channel == WHATSAPP, OutboxMessage.status == PENDING).limit(1)
+            select(OutboxMessage.id)
+            .where(OutboxMessage.channel == WHATSAPP, OutboxMessage.status == OutboxStatus.PENDING)
+            .limit(1)
         ).first()
         if waiting:
             _warn_no_gateway_once()
@@ -245,15 +277,16 @@ def work(now: datetime | None = None, limit: int = 50) -> WorkResult:
             error = f"unexpected {type(exc).__name__}"
         message.attempts += 1
         if error is None:
-            message.status, message.sent_at, message.sealed_links, message.last_error = SENT, utcnow(), None, None
+            lifecycle.apply(message, "outbox", "deliver", SYSTEM,
+                            values={"sent_at": utcnow(), "sealed_links": None, "last_error": None})
             sent += 1
         elif permanent or message.attempts >= max_attempts:
-            message.status, message.sealed_links, message.last_error = FAILED, None, error[:500]
+            lifecycle.apply(message, "outbox", "fail", SYSTEM, values={"sealed_links": None, "last_error": error[:500]})
             failed += 1
             log.error("outbox message %d failed for good after %d attempt(s)", message.id, message.attempts)
         else:
-            message.status, message.last_error = PENDING, error[:500]
-            message.next_attempt_at = now + backoff(message.attempts)
+            lifecycle.apply(message, "outbox", "retry", SYSTEM,
+                            values={"last_error": error[:500], "next_attempt_at": now + backoff(message.attempts)})
             retried += 1
             log.warning("outbox message %d: attempt %d failed, will retry", message.id, message.attempts)
         db.session.commit()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain.accounts import tokens
 from ..domain.certificates import data_changes
-from ..domain.enrolment.registration import EnrolmentError
-from ..extensions import db
-from ..lifecycle import Forbidden
+from ..domain.errors import DomainError
 from ..models import Role
-from ..web import actor, render, require_role
+from ..web import actor, on_error, refuse_link, render, require_role
 
 bp = Blueprint("profile", __name__)
 SELF_FIELDS = ("name", "email", "position", "unit", "city", "province")
@@ -29,6 +27,7 @@ def _profile_page(error: str | None = None, field: str | None = None, status: in
 
 
 @bp.route("/profil", methods=["GET", "POST"])
+@on_error(lambda error: _profile_page(error.message, error.field, 422))
 @login_required
 def profile():
     """Show the subscriber's data; they may change it themselves only while no certificate is active."""
@@ -38,49 +37,39 @@ def profile():
         return _profile_page()
     if not data_changes.may_edit_own_profile(account):
         return _profile_page(_("Data tidak dapat diubah sendiri sekarang; lihat penjelasan di atas."), None, 409)
-    try:
-        data_changes.start_update(account, {k: v for k, v in request.form.items() if k in SELF_FIELDS}, False, actor(),
-                                  account)
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _profile_page(str(exc), exc.field, 422)
-    db.session.commit()
+    data_changes.start_update(account, {k: v for k, v in request.form.items() if k in SELF_FIELDS}, False, actor(), account)
     flash(_("Perubahan disimpan. Buka tautan Verifikasi Perubahan Data yang kami kirim untuk mengonfirmasinya."), "success")
     return redirect(url_for("profile.profile"), 303)
 
 
-def _link_error(message: str):
-    return render_template("enrolment/link_error.html", message=message), 410
+def _link_refused(token: str, error: tokens.TokenError):
+    """Explain a confirmation link that cannot be used, and record a refused link we issued."""
+    return refuse_link(token, data_changes.PURPOSE, actor(), error.message)
+
+
+def _confirm_page(token: str, error: DomainError | None = None):
+    """Show the profile before and after the change, with the button (and why it cannot be confirmed, on ``error``)."""
+    change = data_changes.open_link(token)
+    return render("profile/confirm.html", None, 409 if error else 200, change=change, account=change.account,
+                  token=token, error=error and error.message, values=data_changes.current_values(change.account),
+                  labels=data_changes.LABELS)
 
 
 @bp.get("/perubahan-data/<token>")
 def confirm(token: str):
     """Show the profile before and after the change, with the "Verifikasi Perubahan Data" button."""
     try:
-        change = data_changes.open_link(token)
+        return _confirm_page(token)
     except tokens.TokenError as exc:
-        data_changes.refuse_link(token, request.remote_addr)
-        db.session.commit()
-        return _link_error(str(exc))
-    return render("profile/confirm.html", None, change=change, account=change.account, token=token, error=None,
-                  values=data_changes.current_values(change.account), labels=data_changes.LABELS)
+        return _link_refused(token, exc)
 
 
 @bp.post("/perubahan-data/<token>")
+@on_error(lambda error, token: _confirm_page(token, error))
 def confirm_submit(token: str):
     """Apply the change, put the account back to VERIFIED and use the link up, in one commit."""
     try:
         change = data_changes.confirm(token, request.remote_addr)
     except tokens.TokenError as exc:
-        db.session.rollback()
-        data_changes.refuse_link(token, request.remote_addr)
-        db.session.commit()
-        return _link_error(str(exc))
-    except (Forbidden, EnrolmentError) as exc:
-        db.session.rollback()
-        change = data_changes.open_link(token)
-        message = exc.reason if isinstance(exc, Forbidden) else str(exc)
-        return render("profile/confirm.html", None, 409, change=change, account=change.account, token=token,
-                      error=message, values=data_changes.current_values(change.account), labels=data_changes.LABELS)
-    db.session.commit()
+        return _link_refused(token, exc)
     return render("profile/confirmed.html", None, change=change, account=change.account)

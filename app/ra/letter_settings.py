@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..domain.enrolment import request_letters
 from ..extensions import db
 from ..models import Agency
-from ..web import actor, render
+from ..web import actor, on_error, render
 from .views import bp
 
 
@@ -26,17 +26,13 @@ def letter_settings():
 
 
 @bp.post("/surat-permohonan/<int:agency_id>")
+@on_error(lambda error, agency_id: _page(error.message, agency_id, error.status))
 def save_letter_settings(agency_id: int):
     """Save one agency's setting and chain."""
     agency = db.session.get(Agency, agency_id)
     if agency is None:
         abort(404)
-    try:
-        request_letters.update_settings(agency, request.form.get("requires") == "yes",
-                                        request.form.get("disposition_chain", ""), actor())
-    except request_letters.LetterError as exc:
-        db.session.rollback()
-        return _page(str(exc), agency_id, 422)
-    db.session.commit()
+    request_letters.update_settings(agency, request.form.get("requires") == "yes",
+                                    request.form.get("disposition_chain", ""), actor())
     flash(_("Pengaturan surat permohonan %(name)s disimpan.", name=agency.name), "success")
     return redirect(url_for("ra.letter_settings"))

@@ -8,12 +8,12 @@ from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import lifecycle
-from ..domain.accounts import suspensions
+from ..domain.certificates import suspensions
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Account, Suspension
 from ..verifier.views import PAGE_SIZE, queue_query
-from ..web import actor, render
+from ..web import actor, on_error, render
 from .views import bp
 
 
@@ -60,52 +60,37 @@ def _suspension(suspension_id: int) -> Suspension:
     return row
 
 
+def _refused(error: DomainError, **_view_args):
+    """Show why a step was refused on the suspensions page: a suspension step as 422, anything else with its status."""
+    return _page(error.message, 422 if isinstance(error, suspensions.SuspensionError) else error.status)
+
+
 @bp.post("/penangguhan/akun/<int:account_id>")
+@on_error(_refused)
 def suspend(account_id: int):
     """Suspend a compromised account with a reason."""
     account = db.session.get(Account, account_id)
     if account is None:
         abort(404)
-    try:
-        suspensions.suspend(account, request.form.get("reason", ""), actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        return _page(exc.reason, 409)
-    except suspensions.SuspensionError as exc:
-        db.session.rollback()
-        return _page(str(exc), 422)
-    db.session.commit()
+    suspensions.suspend(account, request.form.get("reason", ""), actor())
     flash(_("Akun %(name)s ditangguhkan; semua sesinya berakhir.", name=account.name), "success")
     return redirect(url_for("ra.suspensions_page"))
 
 
 @bp.post("/penangguhan/<int:suspension_id>/setujui")
+@on_error(lambda error, suspension_id: _page(error.message, error.status))
 def approve_reactivation(suspension_id: int):
     """Approve a legalised reactivation request: ``VERIFIED`` again and the reset-authenticator link goes out."""
-    row = _suspension(suspension_id)
-    try:
-        account = suspensions.reactivate(row, actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        return _page(exc.reason, 409)
-    except suspensions.SuspensionError as exc:
-        db.session.rollback()
-        return _page(str(exc), 409)
-    db.session.commit()
+    account = suspensions.reactivate(_suspension(suspension_id), actor())
     flash(_("Akun %(name)s diaktifkan ulang; tautan reset autentikator dikirim.", name=account.name), "success")
     return redirect(url_for("ra.suspensions_page"))
 
 
 @bp.post("/penangguhan/<int:suspension_id>/kembalikan")
+@on_error(_refused)
 def return_reactivation(suspension_id: int):
     """Send a reactivation request back to the verifier with a reason."""
-    row = _suspension(suspension_id)
-    try:
-        suspensions.send_back(row, request.form.get("reason", ""), actor())
-    except suspensions.SuspensionError as exc:
-        db.session.rollback()
-        return _page(str(exc), 422)
-    db.session.commit()
+    suspensions.send_back(_suspension(suspension_id), request.form.get("reason", ""), actor())
     flash(_("Permintaan dikembalikan ke verifikator."), "success")
     return redirect(url_for("ra.suspensions_page"))
 
@@ -118,6 +103,5 @@ def resend_reset(suspension_id: int):
     if not suspensions.awaiting_authenticator_reset(account) or suspensions.latest(account).id != row.id:
         return _page(_("Tidak ada reset autentikator yang menunggu untuk akun ini."), 409)
     suspensions.send_reset_link(account, actor())
-    db.session.commit()
     flash(_("Tautan baru dikirim ke %(email)s.", email=account.email), "success")
     return redirect(url_for("ra.suspensions_page"))

@@ -7,12 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..domain.certificates import data_changes
-from ..domain.enrolment.registration import EnrolmentError
+from ..domain.errors import InputError
 from ..extensions import db
-from ..lifecycle import Forbidden
 from ..models import DataChange
 from ..models.types import utcnow
-from ..web import actor, render
+from ..web import actor, on_error, render
 from .views import bp
 
 
@@ -53,33 +52,24 @@ def ticket(change_id: int):
 
 
 @bp.post("/perubahan-data/<int:change_id>/setujui")
+@on_error(lambda error, change_id: _ticket(_change(change_id), error.message,
+                                           409 if isinstance(error, InputError) else error.status))
 def approve(change_id: int):
     """Approve a migration: the subscriber moves to the new agency and must confirm by link."""
     change = _change(change_id)
-    try:
-        data_changes.approve(change, actor(), current_user._get_current_object())
-    except Forbidden as exc:
-        db.session.rollback()
-        return _ticket(_change(change_id), exc.reason, 409)
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _ticket(_change(change_id), str(exc), 409)
-    db.session.commit()
+    data_changes.approve(change, actor(), current_user._get_current_object())
     flash(_("Migrasi disetujui: %(name)s sekarang di %(agency)s dan menerima tautan Verifikasi Perubahan Data.",
             name=change.account.name, agency=change.target_agency.name), "success")
     return redirect(url_for("ra.ticket", change_id=change.id), 303)
 
 
 @bp.post("/perubahan-data/<int:change_id>/tolak")
+@on_error(lambda error, change_id: _ticket(_change(change_id), error.message,
+                                           422 if isinstance(error, InputError) else error.status))
 def reject(change_id: int):
     """Reject a migration ticket with a reason."""
     change = _change(change_id)
-    try:
-        data_changes.reject(change, request.form.get("reason", ""), actor(), current_user._get_current_object())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _ticket(_change(change_id), str(exc), 422)
-    db.session.commit()
+    data_changes.reject(change, request.form.get("reason", ""), actor(), current_user._get_current_object())
     return redirect(url_for("ra.ticket", change_id=change.id), 303)
 
 

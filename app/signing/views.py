@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..domain.errors import DomainError
 from ..domain.signing import signatures, uploads
 from ..domain.signing.signatures import (
     Details,
@@ -30,7 +31,7 @@ from ..domain.signing.signatures import (
 )
 from ..extensions import db, htmx
 from ..models import Role, SignedDocument
-from ..web import actor, format_wib, render, require_role
+from ..web import actor, format_wib, on_error, render, require_role, settle
 
 bp = Blueprint("signing", __name__, url_prefix="/tandatangan")
 bp.add_app_template_filter(format_wib, "wib")
@@ -234,7 +235,13 @@ def _details(values: dict) -> Details:
     return Details(reason=values["reason"], location=values["location"], acting_as=f"{kind} {position}" if kind else "")
 
 
+def _sign_refused(error: DomainError, batch_id: str):
+    field = "passphrase" if isinstance(error, (PassphraseWrong, SigningLocked)) else None
+    return _place_page(_batch_or_none(batch_id), _form_values(), error.message, field, error.status)
+
+
 @bp.post("/<batch_id>")
+@on_error(_sign_refused)
 def sign(batch_id: str):
     """Sign every file of the batch with one unlock of the key; wrong passphrases count toward the lock."""
     batch = _batch_or_none(batch_id)
@@ -250,15 +257,8 @@ def sign(batch_id: str):
     if not passphrase:
         return _place_page(batch, values, _("Masukkan passphrase sertifikat Anda."), "passphrase", 422)
     started = time.perf_counter()
-    try:
-        results = signatures.sign_documents(_account(), passphrase, placed, Placement(), details, actor())
-    except (PassphraseWrong, SigningLocked) as exc:
-        db.session.commit()  # the wrong-passphrase counter (and the lock) must stick
-        return _place_page(batch, values, str(exc), "passphrase", 422 if isinstance(exc, PassphraseWrong) else 409)
-    except SigningRefused as exc:
-        db.session.rollback()
-        return _place_page(batch, values, str(exc), None, 422 if isinstance(exc, DocumentRefused) else 409)
-    db.session.commit()
+    results = signatures.sign_documents(_account(), passphrase, placed, Placement(), details, actor())
+    settle(keep=True)  # the records are saved before the uploaded files are deleted
     current_app.logger.info("signed %d document(s) in %.2f s", len(results), time.perf_counter() - started)
     uploads.delete(batch.id)
     session["signing_batches"] = [item for item in session.get("signing_batches", []) if item != batch.id]

@@ -7,12 +7,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import lifecycle
 from ..domain.certificates import data_changes
-from ..domain.enrolment.registration import EnrolmentError
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Account, Agency, ChangeKind, DataChange, Role
-from ..web import actor, render
+from ..web import actor, on_error, render
 from .views import _account, bp
 
 
@@ -48,18 +47,20 @@ def _update_page(account: Account, error: str | None = None, field: str | None =
                   open_change=data_changes.open_request(account))
 
 
+def _back_to_detail(error: DomainError, change_id: int):
+    """Flash why a request's step was refused and go back to the subscriber's page."""
+    flash(error.message, "error")
+    return redirect(url_for("verifier.detail", account_id=_change(change_id).account_id), 303)
+
+
 @bp.route("/akun/<int:account_id>/perubahan-data", methods=["GET", "POST"])
+@on_error(lambda error, account_id: _update_page(_account(account_id), error.message, error.field, error.status))
 def data_change(account_id: int):
     """Change a subscriber's profile data; name and e-mail need the active certificate revoked first (offered here)."""
     account = _account(account_id)
     if request.method == "GET":
         return _update_page(account)
-    try:
-        data_changes.start_update(account, request.form, request.form.get("revoke") == "yes", actor(), _me())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _update_page(account, str(exc), exc.field, 422)
-    db.session.commit()
+    data_changes.start_update(account, request.form, request.form.get("revoke") == "yes", actor(), _me())
     flash(_("Perubahan data disimpan. Akun berstatus UPDATE sampai pengguna membuka tautan Verifikasi Perubahan Data "
             "dan mengonfirmasi."), "success")
     return redirect(url_for("verifier.detail", account_id=account.id), 303)
@@ -75,52 +76,34 @@ def _migration_page(account: Account, error: str | None = None, field: str | Non
 
 
 @bp.route("/akun/<int:account_id>/migrasi", methods=["GET", "POST"])
+@on_error(lambda error, account_id: _migration_page(_account(account_id), error.message, error.field, error.status))
 def migration(account_id: int):
     """Fill the data-change form for a move to another agency; Paraf renders it for the agency head to sign."""
     account = _account(account_id)
     if request.method == "GET":
         return _migration_page(account)
-    try:
-        change = data_changes.start_migration(account, request.form, actor(), _me())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _migration_page(account, str(exc), exc.field, 422)
-    db.session.commit()
+    change = data_changes.start_migration(account, request.form, actor(), _me())
     flash(_("Formulir perubahan data nomor PD-%(id)d dibuat dan menunggu tanda tangan kepala instansi.", id=change.id),
           "success")
     return redirect(url_for("verifier.detail", account_id=account.id), 303)
 
 
 @bp.post("/perubahan-data/<int:change_id>/kirim-ulang")
+@on_error(_back_to_detail)
 def resend_data_change(change_id: int):
     """Send a new "Verifikasi Perubahan Data" link; the old one stops working."""
     change = _change(change_id)
-    try:
-        data_changes.resend(change, actor())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
-    db.session.commit()
+    data_changes.resend(change, actor())
     flash(_("Tautan baru sudah dikirim; tautan lama tidak berlaku lagi."), "success")
     return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
 
 
 @bp.post("/perubahan-data/<int:change_id>/batalkan")
+@on_error(_back_to_detail)
 def cancel_data_change(change_id: int):
     """Withdraw a migration the central RA has not decided yet, or a data update not confirmed yet."""
     change = _change(change_id)
-    try:
-        data_changes.cancel(change, actor())
-    except lifecycle.Forbidden as exc:
-        db.session.rollback()
-        flash(exc.reason, "error")
-        return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
-    except EnrolmentError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
-    db.session.commit()
+    data_changes.cancel(change, actor())
     flash(_("Permintaan PD-%(id)d dibatalkan.", id=change.id), "success")
     return redirect(url_for("verifier.detail", account_id=change.account_id), 303)
 

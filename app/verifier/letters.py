@@ -13,7 +13,7 @@ from ..domain.enrolment import request_letters
 from ..extensions import db
 from ..models import Agency, RequestLetter
 from ..models.types import utcnow
-from ..web import actor, render
+from ..web import actor, on_error, render
 from .views import _agency, bp
 
 
@@ -87,27 +87,25 @@ def letters_csv():
                     headers={"Content-Disposition": f'attachment; filename="surat-permohonan-{agency.code}.csv"'})
 
 
+def _new_letter_page(error: str | None = None, field: str | None = None, status: int = 200):
+    agency = _agency()
+    return render("verifier/letters_new.html", None, status, agency=agency, error=error, field=field,
+                  form=request.form, chain=request_letters.chain_of(agency))
+
+
 @bp.route("/surat/baru", methods=["GET", "POST"])
+@on_error(lambda error: _new_letter_page(error.message, error.field, error.status))
 def new_letter():
     """Record an incoming registration request letter (optionally with its PDF scan)."""
     agency = _agency()
-    error = field = None
-    if request.method == "POST":
-        upload = request.files.get("file")
-        try:
-            data = request_letters.validate(request.form)
-            letter = request_letters.record_letter(agency, data, actor(), upload.filename if upload else "",
-                                                   upload.read() if upload else b"")
-        except request_letters.LetterError as exc:
-            db.session.rollback()
-            error, field = str(exc), exc.field
-        else:
-            db.session.commit()
-            flash(_("Surat %(number)s dicatat dan diteruskan ke %(title)s.", number=letter.number,
-                    title=letter.steps[0].title), "success")
-            return redirect(url_for("verifier.letter", letter_id=letter.id))
-    return render("verifier/letters_new.html", None, 422 if error else 200, agency=agency, error=error, field=field,
-                  form=request.form, chain=request_letters.chain_of(agency))
+    if request.method == "GET":
+        return _new_letter_page()
+    upload = request.files.get("file")
+    letter = request_letters.record_letter(agency, request_letters.validate(request.form), actor(),
+                                           upload.filename if upload else "", upload.read() if upload else b"")
+    flash(_("Surat %(number)s dicatat dan diteruskan ke %(title)s.", number=letter.number,
+            title=letter.steps[0].title), "success")
+    return redirect(url_for("verifier.letter", letter_id=letter.id))
 
 
 def _letter_page(letter: RequestLetter, error: str | None = None, code: int = 200):
@@ -121,15 +119,12 @@ def letter(letter_id: int):
 
 
 @bp.post("/surat/<int:letter_id>/langkah/<int:step_id>")
+@on_error(lambda error, letter_id, step_id: _letter_page(_letter(letter_id), error.message,
+                                                         409 if error.field is None else error.status))
 def letter_step(letter_id: int, step_id: int):
     """Record the current holder's "Teruskan" (or "Selesai" at the last step) with an optional note."""
     letter = _letter(letter_id)
-    try:
-        step = request_letters.act(letter, step_id, request.form.get("note", ""), actor())
-    except request_letters.LetterError as exc:
-        db.session.rollback()
-        return _letter_page(letter, str(exc), 409 if exc.field is None else 422)
-    db.session.commit()
+    step = request_letters.act(letter, step_id, request.form.get("note", ""), actor())
     if letter.completed_at:
         flash(_("Disposisi selesai; surat dapat dipilih saat mendaftarkan pegawai."), "success")
     else:

@@ -7,11 +7,13 @@ from io import BytesIO
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
-from ..domain.accounts import evidence, suspensions
+from ..domain.accounts import evidence
+from ..domain.certificates import suspensions
+from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Account, ReactivationDocument
 from ..models.suspension import EVIDENCE_KINDS
-from ..web import actor
+from ..web import actor, on_error
 from .views import _account, _detail, bp
 
 
@@ -26,7 +28,14 @@ def reactivation_of(account: Account) -> dict | None:
             "missing": suspensions.missing_documents(row), "max_mb": evidence.max_megabytes()}
 
 
+def _refused(error: DomainError, account_id: int):
+    """Show why a reactivation step was refused on the detail page (422 for a refused suspension step)."""
+    status = 422 if isinstance(error, suspensions.SuspensionError) else error.status
+    return _detail(_account(account_id), error.message, status)
+
+
 @bp.post("/akun/<int:account_id>/aktivasi-ulang/berkas")
+@on_error(_refused)
 def upload_reactivation_document(account_id: int):
     """Upload one of the three reactivation documents (PDF, JPEG or PNG; checked by content)."""
     account = _account(account_id)
@@ -34,30 +43,21 @@ def upload_reactivation_document(account_id: int):
     if row is None:
         return _detail(account, _("Akun ini tidak sedang ditangguhkan."), 409)
     upload = request.files.get("file")
-    try:
-        suspensions.save_document(row, request.form.get("kind", ""), upload.filename if upload else "",
-                                  upload.read() if upload else b"", actor())
-    except suspensions.SuspensionError as exc:
-        db.session.rollback()
-        return _detail(account, str(exc), 422)
-    db.session.commit()
+    suspensions.save_document(row, request.form.get("kind", ""), upload.filename if upload else "",
+                              upload.read() if upload else b"", actor())
     flash(_("Dokumen tersimpan."), "success")
     return redirect(url_for("verifier.detail", account_id=account.id))
 
 
 @bp.post("/akun/<int:account_id>/aktivasi-ulang/legalisasi")
+@on_error(_refused)
 def legalise_reactivation(account_id: int):
     """Legalise the uploaded documents: the request goes to the central RA."""
     account = _account(account_id)
     row = suspensions.current(account)
     if row is None:
         return _detail(account, _("Akun ini tidak sedang ditangguhkan."), 409)
-    try:
-        suspensions.legalise(row, request.form.get("legalised") == "yes", actor())
-    except suspensions.SuspensionError as exc:
-        db.session.rollback()
-        return _detail(account, str(exc), 422)
-    db.session.commit()
+    suspensions.legalise(row, request.form.get("legalised") == "yes", actor())
     flash(_("Dokumen dilegalisasi; permintaan aktivasi ulang diteruskan ke RA pusat."), "success")
     return redirect(url_for("verifier.detail", account_id=account.id))
 

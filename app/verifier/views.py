@@ -11,11 +11,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
 from ..domain.enrolment import csv_import, registration, registries
-from ..domain.enrolment.registration import EnrolmentError
+from ..domain.errors import InputError
 from ..extensions import db
 from ..lifecycle import AccountStatus
 from ..models import Account, Agency, AuditEvent, RenewalRequest, Role, SubscriberProfile
-from ..web import actor, render, require_role
+from ..web import actor, on_error, render, require_role, settle
 
 bp = Blueprint("verifier", __name__, url_prefix="/verifikator")
 PAGE_SIZE = 25
@@ -88,22 +88,20 @@ def queue():
     )
 
 
+def _register_page(error: str | None = None, field: str | None = None, status: int = 200):
+    return render("verifier/register.html", None, status, agency=_agency(), error=error, field=field, form=request.form)
+
+
 @bp.route("/daftar", methods=["GET", "POST"])
+@on_error(lambda error: _register_page(error.message, error.field, error.status))
 def register():
     """Register one subscriber of the verifier's agency (F1)."""
     agency = _agency()
-    error = field = None
-    if request.method == "POST":
-        try:
-            entered = registration.validate_registration(request.form, agency)
-            account = registration.register(agency, entered, actor())
-            db.session.commit()
-            flash(_("%(name)s terdaftar; tautan aktivasi dikirim ke %(email)s.", name=account.name, email=account.email), "success")
-            return redirect(url_for("verifier.detail", account_id=account.id))
-        except EnrolmentError as exc:
-            db.session.rollback()
-            error, field = str(exc), exc.field
-    return render("verifier/register.html", None, 422 if error else 200, agency=agency, error=error, field=field, form=request.form)
+    if request.method == "GET":
+        return _register_page()
+    account = registration.register(agency, registration.validate_registration(request.form, agency), actor())
+    flash(_("%(name)s terdaftar; tautan aktivasi dikirim ke %(email)s.", name=account.name, email=account.email), "success")
+    return redirect(url_for("verifier.detail", account_id=account.id))
 
 
 @bp.route("/impor", methods=["GET", "POST"])
@@ -114,7 +112,7 @@ def import_csv():
         upload = request.files.get("file")
         try:
             job = csv_import.start(agency.id, upload.read() if upload else b"", current_user.id, request.form.get("letter", ""))
-        except EnrolmentError as exc:
+        except InputError as exc:
             return render("verifier/import.html", None, 422, agency=agency, error=str(exc), job=None)
         return render("verifier/import.html", "verifier/_import_progress.html", agency=agency, error=None, job=job)
     return render("verifier/import.html", None, agency=agency, error=None, job=None)
@@ -188,7 +186,7 @@ def approve(account_id: int):
     if not registration.can_decide(account):
         return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
     password = registration.approve(account, actor())
-    db.session.commit()
+    settle(True)  # the one-time password is mailed directly (not through the outbox): only once it is stored
     if not registration.send_account_message(account, password):
         return _detail(account, _("Data disetujui dan tautan penerbitan dikirim, tetapi e-mail akun portal (kata sandi sekali pakai) "
                                   "gagal terkirim. Minta admin mengatur ulang kata sandi portal pemohon."))
@@ -196,32 +194,25 @@ def approve(account_id: int):
 
 
 @bp.post("/akun/<int:account_id>/tolak")
+@on_error(lambda error, account_id: _detail(_account(account_id), error.message, error.status))
 def reject(account_id: int):
     """Reject with a reason; the subscriber gets a new activation link to correct the data."""
     account = _account(account_id)
     if not registration.can_decide(account):
         return _detail(account, _("Akun ini tidak sedang menunggu verifikasi."), 409)
-    try:
-        registration.reject(account, request.form.get("reason", ""), actor())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _detail(account, str(exc), 422)
-    db.session.commit()
+    registration.reject(account, request.form.get("reason", ""), actor())
     return _detail(account)
 
 
 @bp.post("/akun/<int:account_id>/kirim-ulang")
+@on_error(lambda error, account_id: _detail(_account(account_id), error.message,
+                                            409 if isinstance(error, InputError) else error.status))
 def resend(account_id: int):
     """Resend the link that fits the account's state (activation or set passphrase); the old link dies."""
     account = _account(account_id)
-    try:
-        if registration.pending_request(account) is not None:
-            registration.send_set_passphrase(account, actor())
-        else:
-            registration.resend_activation(account, actor())
-    except EnrolmentError as exc:
-        db.session.rollback()
-        return _detail(account, str(exc), 409)
-    db.session.commit()
+    if registration.pending_request(account) is not None:
+        registration.send_set_passphrase(account, actor())
+    else:
+        registration.resend_activation(account, actor())
     flash(_("Tautan baru sudah dikirim; tautan lama tidak berlaku lagi."), "success")
     return _detail(account)

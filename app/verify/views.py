@@ -13,7 +13,6 @@ from flask_login import current_user
 
 from ..domain.signing import validation
 from ..domain.signing.signatures import DocumentRefused
-from ..extensions import db
 from ..platform import audit
 from ..web import actor, format_wib, render
 
@@ -46,12 +45,10 @@ def upload():
     try:
         check = validation.check_pdf(filename, data)
     except DocumentRefused as exc:
-        db.session.rollback()
-        return render("verify/upload.html", "verify/_result.html", 422, check=None, error=str(exc), file_mb=_file_mb())
+        return render("verify/upload.html", "verify/_result.html", 422, check=None, error=exc.message, file_mb=_file_mb())
     audit.record(actor(), "document.verify", "document", None,
            details={"sha256": hashlib.sha256(data).hexdigest(), "signatures": len(check.signatures),
                     "ok": all(s.report.ok for s in check.signatures) if check.signatures else None})
-    db.session.commit()
     return render("verify/upload.html", "verify/_result.html", check=check, error=None, file_mb=_file_mb())
 
 

@@ -11,12 +11,13 @@ from flask import Blueprint, abort, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..domain.errors import DomainError
 from ..domain.signing import signatures, workflows
 from ..domain.signing.signatures import Details, Upload
 from ..domain.signing.workflows import SignerSpec, WorkflowError
 from ..extensions import db, htmx
 from ..models import Account, Role, Workflow, WorkflowStatus
-from ..web import actor, render, require_role
+from ..web import actor, on_error, render, require_role
 
 bp = Blueprint("workflows", __name__, url_prefix="/alur")
 PAGE_SIZE = 25
@@ -131,10 +132,8 @@ def create():
                     [SignerSpec(row["account"], int(row["page"]) if row["page"] else None, row["slot"]) for row in rows],
                     actor(),
                 )
-                db.session.commit()
             except WorkflowError as exc:
-                db.session.rollback()
-                error, field = str(exc), exc.field
+                error, field = exc.message, exc.field
             else:
                 first = workflow.signers[0]
                 flash(_("Alur dibuat. Penandatangan ke-1 (%(name)s) sudah diberi tahu.",
@@ -186,7 +185,12 @@ def _after_action(public_id: str, status: int, error: str | None, notice: str | 
                   **_detail_context(workflow, error=error, notice=notice))
 
 
+def _refused(error: DomainError, public_id: str):
+    return _after_action(public_id, 409 if isinstance(error, workflows.NotYourTurn) else 422, error.message, None)
+
+
 @bp.post("/<string(length=32):public_id>/tandatangani")
+@on_error(_refused)
 def sign(public_id: str):
     """Sign with my passphrase when it is my turn."""
     workflow = _workflow(public_id)
@@ -194,18 +198,7 @@ def sign(public_id: str):
     if not passphrase:
         return _after_action(public_id, 422, _("Isi passphrase Anda untuk menandatangani."), None)
     details = Details(reason=request.form.get("reason", "").strip()[:200], location=request.form.get("location", "").strip()[:200])
-    try:
-        mine = workflows.sign(workflow, current_user, passphrase, details, actor())
-        db.session.commit()
-    except (signatures.PassphraseWrong, signatures.SigningLocked) as exc:
-        db.session.commit()  # the wrong try is counted
-        return _after_action(public_id, 422, str(exc), None)
-    except workflows.NotYourTurn as exc:
-        db.session.rollback()
-        return _after_action(public_id, 409, str(exc), None)
-    except (WorkflowError, signatures.SigningRefused) as exc:
-        db.session.rollback()
-        return _after_action(public_id, 422, str(exc), None)
+    mine = workflows.sign(workflow, current_user, passphrase, details, actor())
     if workflow.status == WorkflowStatus.COMPLETED:
         notice = _("Dokumen sudah Anda tandatangani. Semua penandatangan sudah menandatangani; alur selesai.")
     else:
@@ -214,18 +207,11 @@ def sign(public_id: str):
 
 
 @bp.post("/<string(length=32):public_id>/tolak")
+@on_error(_refused)
 def decline(public_id: str):
     """Decline to sign, with a reason; the workflow stops and the owner is told."""
     workflow = _workflow(public_id)
-    try:
-        workflows.decline(workflow, current_user, request.form.get("reason", ""), actor())
-        db.session.commit()
-    except workflows.NotYourTurn as exc:
-        db.session.rollback()
-        return _after_action(public_id, 409, str(exc), None)
-    except WorkflowError as exc:
-        db.session.rollback()
-        return _after_action(public_id, 422, str(exc), None)
+    workflows.decline(workflow, current_user, request.form.get("reason", ""), actor())
     return _after_action(public_id, 200, None, _("Anda menolak menandatangani. Alur dihentikan dan pemilik dokumen sudah diberi tahu."))
 
 

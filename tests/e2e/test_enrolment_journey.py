@@ -7,15 +7,15 @@ import secrets
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-from app.domain.accounts.passwords import hash_password
 from app.domain.enrolment import registries
 from app.extensions import db
-from app.models import Account, Agency, AsnRecord, PopulationRecord, Role
+from app.models import AsnRecord, PopulationRecord, Role
 from app.platform import notifications
-from tests.auth_helpers import give_authenticator, sign_in_page
-from tests.e2e.browser import launch
+from tests.auth_helpers import sign_in_page
+from tests.e2e.browser import take_selfie
+from tests.subscribers import create_agency, create_staff
 
 pytestmark = pytest.mark.slow
 PASSPHRASE = "Kuat#Sekali2026"
@@ -24,20 +24,10 @@ PASSPHRASE = "Kuat#Sekali2026"
 @pytest.fixture()
 def agency_setup(app, instance_dir):
     """Return a fresh agency with a verifier and a function that adds a registry person (with a photo)."""
-    with app.app_context():
-        code = "E2E" + secrets.token_hex(3).upper()
-        agency = Agency(code=code, name=f"Dinas Uji {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(agency)
-        db.session.flush()
-        password = "Verif#" + secrets.token_hex(6)
-        verifier = Account(role=Role.VERIFIER, agency_id=agency.id, email=f"verif@{agency.email_domain}",
-                           username=f"verif-{code.lower()}", password_hash=hash_password(password), name="Verifikator Uji")
-        db.session.add(verifier)
-        db.session.flush()
-        secret = give_authenticator(verifier)
-        db.session.commit()
-        state = {"agency_id": agency.id, "domain": agency.email_domain, "code": code,
-                 "username": verifier.username, "password": password, "secret": secret, "seed": 0}
+    agency = create_agency(app, "E2E")
+    verifier = create_staff(app, Role.VERIFIER, agency.id, authenticator=True, name="Verifikator Uji")
+    state = {"agency_id": agency.id, "domain": agency.domain, "code": agency.code,
+             "username": verifier.username, "password": verifier.password, "secret": verifier.secret, "seed": 0}
 
     def add_person(photo: bytes):
         with app.app_context():
@@ -61,16 +51,6 @@ def deliver(app) -> None:
     with app.app_context():
         notifications.work()
         db.session.commit()
-
-
-
-def take_selfie(page: Page) -> None:
-    """Wait for the camera, take the picture and send it."""
-    page.wait_for_function("() => { const v = document.querySelector('[data-camera] video'); return v && v.videoWidth > 0; }")
-    page.get_by_role("button", name="Ambil foto").click()
-    send = page.get_by_role("button", name="Kirim swafoto")
-    expect(send).to_be_enabled()
-    send.click()
 
 
 def enrol(app, live_server, setup, smtp_server, whatsapp_gateway, browser, person, servant):
@@ -115,34 +95,32 @@ def enrol(app, live_server, setup, smtp_server, whatsapp_gateway, browser, perso
     return verifier, phone, email
 
 
-def test_full_journey_then_a_face_that_does_not_match(app, live_server, agency_setup, smtp_server, whatsapp_gateway,
-                                                       face_photos, fake_camera_clip):
-    with sync_playwright() as playwright:
-        browser = launch(playwright, fake_camera_clip("obama2"))
-        person, servant = agency_setup["add_person"](face_photos["obama"])
-        verifier, phone, email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
-        expect(verifier.locator("#face-verdict")).to_have_text("cocok")
-        verifier.locator("#approve").click()
-        expect(verifier.locator("#account-status")).to_have_text("VERIFIED")
+def test_full_journey_then_a_face_that_does_not_match(app, live_server, browser, agency_setup, smtp_server,
+                                                       whatsapp_gateway, face_photos):
+    browser.camera("obama2")  # the same person as the registry photo
+    person, servant = agency_setup["add_person"](face_photos["obama"])
+    verifier, phone, email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
+    expect(verifier.locator("#face-verdict")).to_have_text("cocok")
+    verifier.locator("#approve").click()
+    expect(verifier.locator("#account-status")).to_have_text("VERIFIED")
 
-        deliver(app)
-        phone.goto(smtp_server.wait_for(email, subject="Penerbitan").link(r"/terbitkan/"))
-        phone.get_by_role("link", name="Data benar, lanjut").click()
-        take_selfie(phone)
-        phone.fill("#passphrase", PASSPHRASE)
-        expect(phone.locator("#passphrase-rules li.ok")).to_have_count(6)
-        phone.fill("#confirmation", PASSPHRASE)
-        phone.get_by_role("button", name="Lanjut").click()
-        expect(phone.locator("#agreement")).to_be_disabled()
-        phone.locator("#agreement-text").evaluate("box => { box.scrollTop = box.scrollHeight; box.dispatchEvent(new Event('scroll')); }")
-        phone.locator("#agreement").check()
-        phone.get_by_role("button", name="Terbitkan sertifikat").click()
-        expect(phone.locator("#certificate-status")).to_have_text("ISSUE")
-        expect(phone.locator("#certificate-validity")).to_contain_text("sampai")
-        browser.close()
+    deliver(app)
+    phone.goto(smtp_server.wait_for(email, subject="Penerbitan").link(r"/terbitkan/"))
+    phone.get_by_role("link", name="Data benar, lanjut").click()
+    take_selfie(phone)
+    phone.fill("#passphrase", PASSPHRASE)
+    expect(phone.locator("#passphrase-rules li.ok")).to_have_count(6)
+    phone.fill("#confirmation", PASSPHRASE)
+    phone.get_by_role("button", name="Lanjut").click()
+    expect(phone.locator("#agreement")).to_be_disabled()
+    phone.locator("#agreement-text").evaluate("box => { box.scrollTop = box.scrollHeight; box.dispatchEvent(new Event('scroll')); }")
+    phone.locator("#agreement").check()
+    phone.get_by_role("button", name="Terbitkan sertifikat").click()
+    expect(phone.locator("#certificate-status")).to_have_text("ISSUE")
+    expect(phone.locator("#certificate-validity")).to_contain_text("sampai")
+    browser.close_contexts()  # no camera open while the clip changes
 
-        browser = launch(playwright, fake_camera_clip("biden"))
-        person, servant = agency_setup["add_person"](face_photos["obama"])
-        verifier, _phone, _email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
-        expect(verifier.locator("#face-verdict")).to_have_text("tidak cocok")
-        browser.close()
+    browser.camera("biden")  # someone else in front of the camera
+    person, servant = agency_setup["add_person"](face_photos["obama"])
+    verifier, _phone, _email = enrol(app, live_server, agency_setup, smtp_server, whatsapp_gateway, browser, person, servant)
+    expect(verifier.locator("#face-verdict")).to_have_text("tidak cocok")

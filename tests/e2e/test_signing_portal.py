@@ -6,28 +6,16 @@ import io
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from app.domain import keys
-from signer.validate import validate_pdf
-from tests.e2e.browser import launch
+from tests.e2e.browser import PHONE, page_as
 from tests.pdfs import make_pdf
+from tests.pki_helpers import validate
 from tests.subscribers import create_subscriber
 
 pytestmark = pytest.mark.slow
 A4 = (595.0, 842.0)
-
-
-
-def session_cookie(app, user_id: str) -> dict:
-    """Return a Flask session cookie signed in as ``user_id``, made on a test client, for the browser."""
-    client = app.test_client()
-    with client.session_transaction() as session:
-        session["_user_id"] = user_id
-        session["_fresh"] = True
-    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
-    return {"name": cookie.key, "value": cookie.value, "domain": "127.0.0.1", "path": "/"}
 
 
 def signature_widgets(data: bytes) -> dict[int, tuple[float, ...]]:
@@ -43,86 +31,76 @@ def signature_widgets(data: bytes) -> dict[int, tuple[float, ...]]:
     return found
 
 
-def test_sign_with_a_stamp_placed_by_clicking_then_verify(app, live_server, tmp_path):
+def test_sign_with_a_stamp_placed_by_clicking_then_verify(app, live_server, browser, tmp_path):
     person = create_subscriber(app, name="I Gusti Ayu Kétut Wédari", position="Sekretaris Dinas Pariwisata")
     source = tmp_path / "undangan.pdf"
     source.write_bytes(make_pdf(pages=2))
     fx, fy = 0.3, 0.4  # where on page 2 the user clicks, as fractions of the shown page from its top-left corner
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                          accept_downloads=True)
-            context.add_cookies([session_cookie(app, person.user_id)])
-            page = context.new_page()
-            page.goto(f"{live_server.url}/tandatangan")
-            expect(page.get_by_role("heading", name="Tanda tangan dokumen")).to_be_visible()
-            page.set_input_files("#files", str(source))
-            page.get_by_role("button", name="Unggah", exact=True).click()
+    page = page_as(browser, app, person.user_id, **PHONE, accept_downloads=True)
+    page.goto(f"{live_server.url}/tandatangan")
+    expect(page.get_by_role("heading", name="Tanda tangan dokumen")).to_be_visible()
+    page.set_input_files("#files", str(source))
+    page.get_by_role("button", name="Unggah", exact=True).click()
 
-            expect(page.get_by_role("heading", name="Tempatkan cap dan tanda tangani")).to_be_visible()
-            expect(page.locator(".page-thumb")).to_have_count(2)
-            image = page.locator('.page-thumb[data-page="1"] img')
-            image.scroll_into_view_if_needed()
-            page.wait_for_function(
-                "() => { const i = document.querySelector('.page-thumb[data-page=\"1\"] img'); return i.complete && i.naturalWidth > 0; }"
-            )
-            box = image.bounding_box()
-            assert 300 <= box["width"] <= 390  # one page per row on a phone
-            image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
-            stamp = page.locator('.page-thumb[data-page="1"] .stamp-box')
-            expect(stamp).to_be_visible()
-            assert page.locator('input[name="page"]').input_value() == "1"
-            drawn = stamp.bounding_box()
-            assert abs(drawn["x"] + drawn["width"] / 2 - (box["x"] + box["width"] * fx)) < 2
-            assert abs(drawn["width"] / box["width"] - 240 / A4[0]) < 0.01
-            page.screenshot(path=str(tmp_path / "placement.png"), full_page=True)
+    expect(page.get_by_role("heading", name="Tempatkan cap dan tanda tangani")).to_be_visible()
+    expect(page.locator(".page-thumb")).to_have_count(2)
+    image = page.locator('.page-thumb[data-page="1"] img')
+    image.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.page-thumb[data-page=\"1\"] img'); return i.complete && i.naturalWidth > 0; }"
+    )
+    box = image.bounding_box()
+    assert 300 <= box["width"] <= 390  # one page per row on a phone
+    image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+    stamp = page.locator('.page-thumb[data-page="1"] .stamp-box')
+    expect(stamp).to_be_visible()
+    assert page.locator('input[name="page"]').input_value() == "1"
+    drawn = stamp.bounding_box()
+    assert abs(drawn["x"] + drawn["width"] / 2 - (box["x"] + box["width"] * fx)) < 2
+    assert abs(drawn["width"] / box["width"] - 240 / A4[0]) < 0.01
+    page.screenshot(path=str(tmp_path / "placement.png"), full_page=True)
 
-            page.fill("#reason", "Menyetujui undangan")
-            page.fill("#location", "Denpasar")
-            page.fill("#passphrase", "salah-" + person.passphrase)
-            page.get_by_role("button", name=re.compile(r"^Tanda tangani 1 berkas")).click()
-            expect(page.locator("#sign-error")).to_contain_text("Sisa 4 percobaan")
-            expect(page.locator('.page-thumb[data-page="1"] .stamp-box')).to_be_visible()  # the placement survives the swap
-            assert page.locator("#passphrase").input_value() == ""
+    page.fill("#reason", "Menyetujui undangan")
+    page.fill("#location", "Denpasar")
+    page.fill("#passphrase", "salah-" + person.passphrase)
+    page.get_by_role("button", name=re.compile(r"^Tanda tangani 1 berkas")).click()
+    expect(page.locator("#sign-error")).to_contain_text("Sisa 4 percobaan")
+    expect(page.locator('.page-thumb[data-page="1"] .stamp-box')).to_be_visible()  # the placement survives the swap
+    assert page.locator("#passphrase").input_value() == ""
 
-            page.fill("#passphrase", person.passphrase)
-            page.get_by_role("button", name=re.compile(r"^Tanda tangani 1 berkas")).click()
-            expect(page.get_by_role("heading", name="Dokumen sudah ditandatangani")).to_be_visible(timeout=30_000)
-            with page.expect_download() as info:
-                page.get_by_role("link", name="Unduh PDF").click()
-            download = info.value
-            assert download.suggested_filename == "undangan-ditandatangani.pdf"
-            signed = (tmp_path / "signed.pdf")
-            download.save_as(signed)
-            data = signed.read_bytes()
+    page.fill("#passphrase", person.passphrase)
+    page.get_by_role("button", name=re.compile(r"^Tanda tangani 1 berkas")).click()
+    expect(page.get_by_role("heading", name="Dokumen sudah ditandatangani")).to_be_visible(timeout=30_000)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Unduh PDF").click()
+    download = info.value
+    assert download.suggested_filename == "undangan-ditandatangani.pdf"
+    signed = (tmp_path / "signed.pdf")
+    download.save_as(signed)
+    data = signed.read_bytes()
 
-            with app.app_context():
-                hierarchy = keys.context().hierarchy()
-                crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
-                [report] = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
-            assert report.intact and report.valid and report.trusted and not report.modified, report.summary
-            assert report.pades_level == "B-LT" and report.signer_name == person.name
+    with app.app_context():
+        [report] = validate(data)
+    assert report.intact and report.valid and report.trusted and not report.modified, report.findings
+    assert report.pades_level == "B-LT" and report.signer_name == person.name
 
-            widgets = signature_widgets(data)
-            assert list(widgets) == [1]  # on the clicked page
-            x1, y1, x2, y2 = widgets[1]
-            assert (round(x2 - x1), round(y2 - y1)) == (240, 90)
-            assert abs((x1 + x2) / 2 - fx * A4[0]) < 4 and abs((y1 + y2) / 2 - (1 - fy) * A4[1]) < 4
+    widgets = signature_widgets(data)
+    assert list(widgets) == [1]  # on the clicked page
+    x1, y1, x2, y2 = widgets[1]
+    assert (round(x2 - x1), round(y2 - y1)) == (240, 90)
+    assert abs((x1 + x2) / 2 - fx * A4[0]) < 4 and abs((y1 + y2) / 2 - (1 - fy) * A4[1]) < 4
 
-            page.goto(f"{live_server.url}/verify")
-            page.set_input_files("#file", str(signed))
-            page.get_by_role("button", name="Periksa").click()
-            result = page.locator("#verify-result")
-            expect(result).to_contain_text("1 tanda tangan ditemukan.")
-            for expected in ("Utuh", "Tepercaya (Paraf Root CA)", "Tidak dicabut", "B-LT", person.name,
-                             "Sekretaris Dinas Pariwisata"):
-                expect(result).to_contain_text(expected)
-            page.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
-            result.get_by_role("link", name="Lihat catatan").click()
-            expect(page.get_by_role("heading", name="Catatan tanda tangan")).to_be_visible()
-            expect(page.locator("#certificate-status")).to_have_text("ISSUE")
-            expect(page.locator("#record-download")).to_be_visible()  # the signer is a party
-        finally:
-            browser.close()
+    page.goto(f"{live_server.url}/verify")
+    page.set_input_files("#file", str(signed))
+    page.get_by_role("button", name="Periksa").click()
+    result = page.locator("#verify-result")
+    expect(result).to_contain_text("1 tanda tangan ditemukan.")
+    for expected in ("Utuh", "Tepercaya (Paraf Root CA)", "Tidak dicabut", "B-LT", person.name,
+                     "Sekretaris Dinas Pariwisata"):
+        expect(result).to_contain_text(expected)
+    page.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
+    result.get_by_role("link", name="Lihat catatan").click()
+    expect(page.get_by_role("heading", name="Catatan tanda tangan")).to_be_visible()
+    expect(page.locator("#certificate-status")).to_have_text("ISSUE")
+    expect(page.locator("#record-download")).to_be_visible()  # the signer is a party

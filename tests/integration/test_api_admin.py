@@ -58,4 +58,5 @@ def test_admin_page_lists_and_revokes(app, caller):
 
     subscriber = signed_in_client(app, caller.subscriber.user_id)
     assert subscriber.get("/admin/klien-api").status_code == 403
-    assert app.test_client().get("/admin/klien-api").status_code in (302, 401)
+    stranger = app.test_client().get("/admin/klien-api")  # not signed in: to the sign-in page, and back after it
+    assert stranger.status_code == 302 and stranger.headers["Location"] == "/login?next=%2Fadmin%2Fklien-api"

@@ -15,9 +15,9 @@ from app.domain.accounts import tokens
 from app.domain.enrolment import registration
 from app.extensions import db
 from app.models import Account, Agency, AuditEvent, LinkToken
+from tests.auth_helpers import sign_in
 from tests.conftest import browser_like_client
-from tests.integration.test_enrolment_forms import login, registration_form
-from tests.integration.test_verifier_flows import HX, finish_wizard, random_phone
+from tests.enrolment_helpers import HX, finish_wizard, random_phone, registration_form
 
 IP = "127.0.0.1"  # the test client's address
 
@@ -60,11 +60,11 @@ def test_enrolment_decisions_and_logins_are_audited(app, runner, agency, wizard,
     assert login_event == {**login_event, "actor": verifier, "agency_id": agency["id"], "ip": IP}
 
     bad = browser_like_client(app)
-    assert login(bad, agency["username"], "salah-sekali").status_code == 401
+    assert sign_in(bad, agency["username"], "salah-sekali").status_code == 401
     failed = events(app, verifier_id(app, agency), "auth.login_failed")[-1]
     assert failed == {**failed, "actor": "anonymous", "agency_id": agency["id"], "ip": IP}
     nobody = f"tidak-ada-{secrets.token_hex(3)}"
-    assert login(bad, nobody, "apa saja").status_code == 401
+    assert sign_in(bad, nobody, "apa saja").status_code == 401
     assert not any(nobody in json.dumps(event) for event in events(app, action="auth.login_failed"))
 
     # registered by the verifier, submitted by the subscriber, rejected, submitted again, approved

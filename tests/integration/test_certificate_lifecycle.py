@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.certificates_cli import sweep_loop
 from app.domain import keys
 from app.domain.certificates import after_issuance
+from app.domain.key_errors import PassphraseDoesNotOpen
 from app.domain.signing import signatures
 from app.domain.signing.signatures import Details, Placement, SigningRefused, Upload
 from app.extensions import db
@@ -22,8 +23,9 @@ from app.models import Account, AuditEvent, Certificate, Crl, ExpiryReminder, Li
 from app.models.types import utcnow
 from app.platform import notifications
 from app.platform.audit import SYSTEM
+from signer import keys as signer_keys
 from signer import revocation
-from signer.errors import SignerError, WrongPassphrase
+from signer.errors import HsmUnavailable
 from tests.api_helpers import b64, make_client
 from tests.certificate_helpers import deliver, give_registry_photo, make_verifier, verify_phone
 from tests.conftest import browser_like_client
@@ -50,7 +52,7 @@ def opens(row: Certificate, passphrase: str) -> bool:
     try:
         with keys.unlocked(row, passphrase):
             return True
-    except WrongPassphrase:
+    except PassphraseDoesNotOpen:
         return False
 
 
@@ -228,13 +230,13 @@ def test_a_failure_while_issuing_leaves_the_old_certificate_and_the_link(app, in
     link = reset_link_from_outbox(app, person.email)
 
     def broken(*args, **kwargs):
-        raise SignerError("the HSM went away")
+        raise HsmUnavailable("the HSM went away")
 
     browser = browser_like_client(app)
     assert browser.get(path_of(link)).status_code == 302
     browser.post("/sertifikat/reset-passphrase/swafoto", headers=HX, content_type="multipart/form-data",
                  data={"selfie": (io.BytesIO(face_photos["obama2"]), "s.jpg")})
-    monkeypatch.setattr(keys, "issue_subscriber_certificate", broken)
+    monkeypatch.setattr(signer_keys, "generate", broken)
     failed = browser.post("/sertifikat/reset-passphrase", headers=HX,
                           data={"passphrase": NEW_PASSPHRASE, "confirmation": NEW_PASSPHRASE, "agreement": "setuju"})
     assert failed.status_code == 409 and "gagal" in text(failed)

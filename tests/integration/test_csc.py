@@ -23,8 +23,8 @@ from app.domain.accounts.passwords import hash_password
 from app.extensions import db
 from app.models import Account
 from tests.api_helpers import basic
-from tests.integration.test_pdfsig import nss_db, pdfsig, validate  # noqa: F401
 from tests.pdfs import make_pdf
+from tests.pki_helpers import pdfsig, validate
 
 pytestmark = pytest.mark.slow
 PASSWORD = "Kata-Sandi#Portal2026"
@@ -76,14 +76,15 @@ async def _sign_through_csc(base_url: str, username: str, passphrase: str, docum
         return out.getvalue()
 
 
-def test_pyhanko_csc_client_signs_and_pdfsig_trusts(app, live_server, nss_db, csc_subscriber, tmp_path):  # noqa: F811
+def test_pyhanko_csc_client_signs_and_pdfsig_trusts(app, live_server, nss_db, csc_subscriber, tmp_path):
     caller, username = csc_subscriber
     signed = asyncio.run(_sign_through_csc(live_server.url, username, caller.subscriber.passphrase, make_pdf()))
     path = tmp_path / "csc.pdf"
     path.write_bytes(signed)
     out = pdfsig(nss_db, path)
     assert "Signature is Valid." in out and "Certificate is Trusted." in out, out
-    (report,) = validate(signed)
+    with app.app_context():
+        (report,) = validate(signed)
     assert report.intact and report.valid and report.trusted and report.signer_name == caller.subscriber.name
 
 

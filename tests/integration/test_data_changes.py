@@ -12,38 +12,19 @@ from sqlalchemy import func, select
 
 from app import lifecycle
 from app.domain import keys
-from app.domain.accounts import suspensions, tokens
-from app.domain.certificates import data_changes
+from app.domain.accounts import tokens
+from app.domain.certificates import data_changes, suspensions
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
-from app.models import Account, Agency, Certificate, ChangeState, DataChange, Role
+from app.models import Account, Certificate, ChangeState, DataChange, Role
 from app.platform.audit import Actor
 from app.ra import tickets
 from signer.validate import validate_pdf
-from tests.integration.test_verifier_flows import deliver, path_of
+from tests.enrolment_helpers import deliver, path_of
 from tests.pdfs import make_pdf
-from tests.subscribers import create_staff, create_subscriber, signed_in_client
+from tests.subscribers import create_agency, create_agency_head, create_staff, create_subscriber, signed_in_client
 
 WIB = timezone(timedelta(hours=7))
-
-
-def agency_head(app, agency_id: int):
-    """Create the agency's head, holding an ISSUE certificate."""
-    head = create_subscriber(app, name="Ketut Wedari", position="Kepala Dinas", agency_id=agency_id)
-    with app.app_context():
-        account = db.session.get(Account, head.id)
-        account.role = Role.AGENCY_HEAD
-        db.session.commit()
-    return head
-
-
-def new_agency(app, name: str = "Dinas Pertanian") -> Agency:
-    with app.app_context():
-        code = "M" + secrets.token_hex(4).upper()
-        agency = Agency(code=code, name=f"{name} {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(agency)
-        db.session.commit()
-        return agency.id, agency.name, agency.email_domain
 
 
 def state(app, account_id: int):
@@ -149,7 +130,7 @@ def test_expired_link_is_refused_and_changes_nothing(app, setup):
 
 def test_forbidden_steps_are_refused_with_a_reason(app, setup):
     person, verifier = setup
-    target_id, _name, domain = new_agency(app)
+    target = create_agency(app, "M", "Dinas Pertanian")
     assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"unit": "Bagian Hukum"}).status_code == 303
     second = verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"unit": "Bagian Keuangan"})
     assert second.status_code == 422 and "belum selesai" in second.get_data(as_text=True)
@@ -159,7 +140,7 @@ def test_forbidden_steps_are_refused_with_a_reason(app, setup):
         change.state, change.closed_at = ChangeState.CANCELLED, datetime.now(UTC)
         db.session.commit()
     response = verifier.post(f"/verifikator/akun/{person.id}/migrasi",
-                             data={"agency": target_id, "email": f"siti@{domain}", "position": "Analis", "unit": "Balai",
+                             data={"agency": target.id, "email": f"siti@{target.domain}", "position": "Analis", "unit": "Balai",
                                    "province": "Bali"})
     assert response.status_code == 422
     assert "berstatus UPDATE" in response.get_data(as_text=True)
@@ -173,7 +154,7 @@ def test_verifier_of_another_agency_gets_404(app, setup):
     assert verifier.post(f"/verifikator/akun/{person.id}/perubahan-data", data={"unit": "Bagian Hukum"}).status_code == 303
     with app.app_context():
         change_id = data_changes.open_request(db.session.get(Account, person.id)).id
-    other_agency, _name, _domain = new_agency(app)
+    other_agency = create_agency(app, "M", "Dinas Pertanian").id
     stranger = signed_in_client(app, create_staff(app, Role.VERIFIER, other_agency).user_id)
     assert stranger.get(f"/verifikator/akun/{person.id}/perubahan-data").status_code == 404
     assert stranger.post(f"/verifikator/akun/{person.id}/migrasi", data={}).status_code == 404
@@ -184,9 +165,10 @@ def test_verifier_of_another_agency_gets_404(app, setup):
 
 def migrate_to_signature(app, person, verifier):
     """Fill the migration form, let the agency head sign it; return (change id, target agency id, new e-mail, head)."""
-    head = agency_head(app, person.agency_id)
-    target_id, target_name, domain = new_agency(app)
-    new_email = f"siti.rahmawati@{domain}"
+    head = create_agency_head(app, person.agency_id)
+    target = create_agency(app, "M", "Dinas Pertanian")
+    target_id, target_name = target.id, target.name
+    new_email = f"siti.rahmawati@{target.domain}"
     response = verifier.post(f"/verifikator/akun/{person.id}/migrasi",
                              data={"agency": target_id, "email": new_email, "position": "Kepala Balai",
                                    "unit": "Balai Pengembangan Sumberdaya Manusia", "province": "DI Yogyakarta"})
@@ -215,7 +197,7 @@ def test_migration_form_is_signed_by_the_agency_head_and_approved_by_the_ra(app,
         hierarchy = keys.context().hierarchy()
         crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
         [report] = validate_pdf(signed, hierarchy.root, [hierarchy.issuing], crls=crls)
-    assert report.intact and report.valid and report.trusted, report.summary
+    assert report.intact and report.valid and report.trusted, report.findings
     assert report.signer_name == "Ketut Wedari"
     document = pypdfium2.PdfDocument(form)
     try:
@@ -244,7 +226,7 @@ def test_migration_form_is_signed_by_the_agency_head_and_approved_by_the_ra(app,
         assert (account.status, account.profile.position, account.profile.province) == (
             AccountStatus.VERIFIED, "Kepala Balai", "DI Yogyakarta")
         assert db.session.get(DataChange, change_id).state == ChangeState.APPLIED
-    other_head = signed_in_client(app, agency_head(app, target_id).user_id)
+    other_head = signed_in_client(app, create_agency_head(app, target_id).user_id)
     assert other_head.get(f"/pimpinan/formulir/{change_id}").status_code == 404
 
 

@@ -2,85 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.domain.accounts import tokens
-from app.domain.accounts.passwords import hash_password
-from app.domain.enrolment import registration, registries
+from app.domain.enrolment import registration
 from app.extensions import db
 from app.lifecycle import AccountStatus
-from app.models import Account, Agency, AsnRecord, LinkToken, PopulationRecord, Role, SubscriberProfile
+from app.models import Account, LinkToken, Role, SubscriberProfile
 from app.platform.audit import Actor
-from tests.auth_helpers import give_authenticator, sign_in
+from tests.auth_helpers import sign_in
 from tests.conftest import browser_like_client
-
-
-def login(client, username: str, password: str, secret: str | None = None):
-    """Sign a test client in through the forms: password, then (with the authenticator ``secret``) a TOTP code."""
-    return sign_in(client, username, password, secret)
-
-
-@pytest.fixture()
-def agency(app, instance_dir):
-    """Return (agency id, verifier credentials, add_person) for a fresh agency."""
-    with app.app_context():
-        code = "T" + secrets.token_hex(4).upper()
-        row = Agency(code=code, name=f"Dinas {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(row)
-        db.session.flush()
-        password = "Verif#" + secrets.token_hex(6)
-        verifier = Account(role=Role.VERIFIER, agency_id=row.id, email=f"v@{row.email_domain}", username=f"v-{code.lower()}",
-                           password_hash=hash_password(password), name="Verifikator")
-        db.session.add(verifier)
-        db.session.flush()
-        secret = give_authenticator(verifier)
-        db.session.commit()
-        info = {"id": row.id, "code": code, "domain": row.email_domain, "username": f"v-{code.lower()}", "password": password,
-                "secret": secret}
-
-    def add_person(photo: bytes | None = None, seed: int | None = None):
-        with app.app_context():
-            person, servant = registries.demo_people(1, code, seed=seed if seed is not None else secrets.randbelow(10**9))[0]
-            path = None
-            if photo:
-                folder = Path(instance_dir) / "registry" / "photos"
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{person['nik']}.jpg").write_bytes(photo)
-                path = f"registry/photos/{person['nik']}.jpg"
-            db.session.add(PopulationRecord(nik=person["nik"], name=person["name"], birth_date=person["birth_date"],
-                                            gender=person["gender"], photo_path=path))
-            db.session.add(AsnRecord(**servant))
-            db.session.commit()
-            return person, servant
-
-    info["add_person"] = add_person
-    return info
-
-
-@pytest.fixture()
-def verifier_client(app, agency):
-    """Return a test client signed in as the agency's verifier."""
-    client = browser_like_client(app)
-    assert login(client, agency["username"], agency["password"], agency["secret"]).status_code == 302
-    return client
-
-
-def registration_form(person, servant, agency, **changes):
-    """Return the registration form for a registry person."""
-    form = {"name": person["name"], "nik": person["nik"], "nip": servant["nip"],
-            "email": f"{person['nik'][-8:]}@{agency['domain']}", "phone": "081234" + person["nik"][-6:]}
-    return {**form, **changes}
-
-
-def count_accounts(app) -> int:
-    """Return how many accounts exist."""
-    with app.app_context():
-        return db.session.execute(select(func.count()).select_from(Account)).scalar()
+from tests.enrolment_helpers import count_accounts, registration_form
+from tests.subscribers import create_agency, create_staff
 
 
 @pytest.mark.parametrize(
@@ -113,25 +49,6 @@ def test_nip_inconsistent_with_nik_is_refused(app, agency, verifier_client):
     assert "NIP" in response.get_data(as_text=True)
 
 
-@pytest.fixture()
-def registered(app, agency, verifier_client):
-    """Register a registry person through the form and return (person, servant, account id, raw activation token)."""
-
-    def make(photo: bytes | None = None):
-        person, servant = agency["add_person"](photo)
-        response = verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency))
-        assert response.status_code == 302, response.get_data(as_text=True)
-        with app.app_context():
-            account = db.session.execute(
-                select(Account).join(SubscriberProfile).where(SubscriberProfile.nik == person["nik"])
-            ).scalar_one()
-            raw = tokens.issue(account.id, registration.ACTIVATION, registration.ACTIVATION_TTL)
-            db.session.commit()
-            return person, servant, account.id, raw
-
-    return make
-
-
 def test_activation_link_works_once(app, registered):
     person, servant, account_id, raw = registered()
     first = browser_like_client(app)
@@ -150,19 +67,6 @@ def test_expired_activation_link_is_refused(app, registered):
     response = browser_like_client(app).get(f"/aktivasi/{raw}")
     assert response.status_code == 410
     assert "kedaluwarsa" in response.get_data(as_text=True)
-
-
-@pytest.fixture()
-def wizard(app, registered):
-    """Return (client in the wizard, person, servant, account id)."""
-
-    def start(photo: bytes | None = None):
-        person, servant, account_id, raw = registered(photo)
-        client = browser_like_client(app)
-        assert client.get(f"/aktivasi/{raw}").status_code == 302
-        return client, person, servant, account_id
-
-    return start
 
 
 def profile_of(app, account_id):
@@ -187,6 +91,7 @@ def test_name_not_matching_the_registry_is_refused(app, wizard):
     response = client.post("/aktivasi/data-diri", data={"name": "Nama Lain Sekali"}, headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "tidak cocok dengan data kependudukan" in response.get_data(as_text=True)
+    assert profile_of(app, account_id)["population_match"] is False  # kept for the verifier although refused
 
 
 def finish_personal(client, person):
@@ -207,6 +112,7 @@ def test_nip_not_in_registry_or_of_another_person_is_refused(app, wizard, agency
         assert expected in response.get_data(as_text=True)
         after = profile_of(app, account_id)
         assert after["nip"] == before["nip"] and after["employment"] == before["employment"]
+        assert after["asn_match"] is False  # kept for the verifier although refused
 
 
 def test_wrong_otp_five_times_locks_the_code(app, wizard, whatsapp_gateway):
@@ -332,26 +238,16 @@ def test_submitting_twice_makes_one_certificate(app, approved):
     with second.session_transaction() as session:
         session["issuance_token"], session["issuance_selfie_ok"] = raw, True
     again = second.post("/terbitkan", data=form, headers={"HX-Request": "true"})
-    assert again.status_code in (403, 410)
+    assert again.status_code == 410 and "Tautan tidak valid atau sudah digunakan" in again.get_data(as_text=True)  # spent
     with app.app_context():
         assert db.session.execute(select(func.count()).select_from(Certificate).where(Certificate.account_id == account_id)).scalar() == 1
 
 
 def test_verifier_of_another_agency_gets_404_everywhere(app, agency, registered, verifier_client):
     person, servant, account_id, raw = registered()
-    with app.app_context():
-        other = Agency(code="X" + secrets.token_hex(3), name="Dinas Lain", email_domain="lain.go.id")
-        db.session.add(other)
-        db.session.flush()
-        password = "Lain#" + secrets.token_hex(5)
-        outsider_account = Account(role=Role.VERIFIER, agency_id=other.id, email=f"v{other.code}@lain.go.id",
-                                   username=f"v-{other.code.lower()}", password_hash=hash_password(password))
-        db.session.add(outsider_account)
-        db.session.flush()
-        secret = give_authenticator(outsider_account)
-        db.session.commit()
-        outsider = browser_like_client(app)
-        assert login(outsider, f"v-{other.code.lower()}", password, secret).status_code == 302
+    stranger = create_staff(app, Role.VERIFIER, create_agency(app, "X", "Dinas Lain").id, authenticator=True)
+    outsider = browser_like_client(app)
+    assert sign_in(outsider, stranger.username, stranger.password, stranger.secret).status_code == 302
     for method, path in (
         ("get", f"/verifikator/akun/{account_id}"),
         ("get", f"/verifikator/akun/{account_id}/swafoto"),

@@ -13,16 +13,10 @@ from babel.messages.pofile import read_po
 
 from app.domain.accounts import tokens
 from app.domain.enrolment import faces
+from tests.auth_helpers import sign_in
 from tests.conftest import browser_like_client
-from tests.integration import test_enrolment_forms as forms
+from tests.enrolment_helpers import HX, count_accounts, registration_form
 
-# The enrolment tests' fixtures: a fresh agency with its verifier, registered people, the activation wizard.
-agency = forms.agency
-verifier_client = forms.verifier_client
-registered = forms.registered
-wizard = forms.wizard
-
-HX = {"HX-Request": "true"}
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS = ROOT / "app" / "translations"
 CATALOG = TRANSLATIONS / "en" / "LC_MESSAGES"
@@ -67,7 +61,7 @@ def test_unknown_language_is_ignored(app):
 def test_wrong_password_message_in_the_chosen_language(app, agency, lang, expected, other):
     client = browser_like_client(app)
     client.get(f"/login?lang={lang}")
-    response = forms.login(client, agency["username"], "salah-" + agency["password"])
+    response = sign_in(client, agency["username"], "salah-" + agency["password"])
     assert response.status_code == 401
     assert expected in text(response) and other not in text(response)
 
@@ -98,18 +92,18 @@ def test_verifier_pages_switch_to_english_and_stay(verifier_client):
 def test_bad_nik_on_the_registration_form_in_the_chosen_language(app, agency, verifier_client, lang, expected, other):
     person, servant = agency["add_person"]()
     verifier_client.get(f"/verifikator/?lang={lang}")
-    before = forms.count_accounts(app)
-    response = verifier_client.post("/verifikator/daftar", data=forms.registration(person, servant, agency, nik="1234"))
+    before = count_accounts(app)
+    response = verifier_client.post("/verifikator/daftar", data=registration_form(person, servant, agency, nik="1234"))
     assert response.status_code == 422
     assert expected in text(response) and other not in text(response)
-    assert forms.count_accounts(app) == before
+    assert count_accounts(app) == before
 
 
 def test_registration_flash_in_english(app, agency, verifier_client):
     person, servant = agency["add_person"]()
     verifier_client.get("/verifikator/?lang=en")
     response = verifier_client.post(
-        "/verifikator/daftar", data=forms.registration(person, servant, agency), follow_redirects=True
+        "/verifikator/daftar", data=registration_form(person, servant, agency), follow_redirects=True
     )
     assert response.status_code == 200
     assert f"{person['name']} is registered; the activation link was sent to" in text(response)

@@ -2,45 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-import pytest
-
 from app.domain import keys
 from app.extensions import db
 from signer.stamp import Stamp
-from signer.validate import validate_pdf
 from tests.conftest import PASSPHRASE
 from tests.pdfs import make_pdf
-
-
-@pytest.fixture()
-def nss_db(app_ctx, tmp_path: Path) -> str:
-    """Return an NSS database (``sql:DIR``) that trusts Paraf's root CA."""
-    folder = tmp_path / "nss"
-    folder.mkdir()
-    (tmp_path / "root.der").write_bytes(keys.context().hierarchy().root)
-    subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(
-        ["certutil", "-A", "-d", f"sql:{folder}", "-n", "Paraf Root CA", "-t", "CT,C,C", "-i", str(tmp_path / "root.der")],
-        check=True,
-        capture_output=True,
-    )
-    return f"sql:{folder}"
-
-
-def pdfsig(nss: str, path: Path) -> str:
-    """Run pdfsig and return what it prints."""
-    result = subprocess.run(["pdfsig", "-nssdir", nss, str(path)], capture_output=True, text=True, timeout=60)
-    return result.stdout + result.stderr
-
-
-def validate(data: bytes):
-    """Validate with pyHanko, trusting Paraf's root, with current revocation data of both CAs."""
-    hierarchy = keys.context().hierarchy()
-    crls = [keys.latest_crl(issuer).der for issuer in keys.CRL_ISSUERS]
-    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=crls)
+from tests.pki_helpers import pdfsig, validate
 
 
 def test_pdfsig_accepts_a_b_lt_signature_as_valid_and_trusted(live_server, nss_db, issue_certificate, tmp_path):
@@ -56,7 +23,7 @@ def test_pdfsig_accepts_a_b_lt_signature_as_valid_and_trusted(live_server, nss_d
     assert "Signer Certificate Common Name: Bambang Pamungkas" in out, out
 
     [report] = validate(signed)
-    assert report.intact and report.valid and report.trusted, report.summary
+    assert report.intact and report.valid and report.trusted, report.findings
     assert report.pades_level == "B-LT" and report.timestamp_valid and not report.modified
 
 
@@ -74,7 +41,7 @@ def test_second_signature_keeps_the_first_valid(live_server, nss_db, issue_certi
 
     reports = validate(twice)
     assert [r.signer_name for r in reports] == ["Kartini Wulandari", "Ahmad Dahlan"]
-    assert all(r.intact and r.valid and r.trusted for r in reports), [r.summary for r in reports]
+    assert all(r.intact and r.valid and r.trusted for r in reports), [r.findings for r in reports]
     assert not reports[0].modified  # the later revision only added a signature and its validation data
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -14,20 +13,7 @@ from asn1crypto import ocsp
 from app.domain import keys
 from app.platform.audit import Actor
 from signer.tsa import TimeStampResp
-
-
-def fetch(url: str, data: bytes | None = None, content_type: str | None = None) -> bytes:
-    """Return the body of a GET (or POST when ``data`` is given)."""
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if content_type else {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read()
-
-
-def openssl(*args: str, cwd: Path) -> str:
-    """Run openssl and return stdout and stderr together; fail the test on a non-zero exit."""
-    result = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
+from tests.pki_helpers import fetch, openssl
 
 
 @pytest.fixture()

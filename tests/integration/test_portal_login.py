@@ -20,10 +20,11 @@ from app.domain.accounts.passwords import check_password, hash_password
 from app.domain.enrolment import registration
 from app.extensions import db
 from app.lifecycle import AccountStatus
-from app.models import Account, Agency, AuditEvent, AuthenticatorDevice, OutboxMessage, Role
+from app.models import Account, AuditEvent, AuthenticatorDevice, OutboxMessage, Role
 from app.platform import notifications, sealing
-from tests.auth_helpers import csrf_token, give_authenticator, mark_used, sign_in, totp_code
+from tests.auth_helpers import CLOCK, csrf_token, give_authenticator, mark_used, sign_in, totp_code, wrong_code
 from tests.conftest import browser_like_client
+from tests.subscribers import create_agency
 
 FAILURE = "Nama pengguna, kata sandi, atau kode autentikator salah."
 SECRET_ON_PAGE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7]+)<')
@@ -32,12 +33,8 @@ SECRET_ON_PAGE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7]+)<')
 @pytest.fixture()
 def make_account(app):
     """Return a factory of portal accounts: dict(id, username, email, password, secret or None)."""
-    with app.app_context():
-        code = "L" + secrets.token_hex(4).upper()
-        agency = Agency(code=code, name=f"Dinas {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(agency)
-        db.session.commit()
-        agency_id, domain = agency.id, agency.email_domain
+    agency = create_agency(app, "L", "Dinas")
+    agency_id, domain = agency.id, agency.domain
 
     def make(device: bool = True, role: Role = Role.VERIFIER, **fields):
         with app.app_context():
@@ -111,7 +108,7 @@ def test_wrong_password_unknown_user_and_wrong_code_get_the_same_message(app, ma
     assert alert(unknown) == alert(wrong) == FAILURE
 
     assert sign_in(client, person["email"], person["password"]).headers["Location"].endswith("/login/kode")  # e-mail works too
-    bad_code = post(client, "/login/kode", code="000000" if totp_code(person["secret"]) != "000000" else "111111")
+    bad_code = post(client, "/login/kode", code=wrong_code(person["secret"]))
     assert bad_code.status_code == 401 and alert(bad_code) == FAILURE
     assert not signed_in(client)
     failed = events(app, person["id"], "auth.totp_failed")
@@ -157,7 +154,7 @@ def test_pending_sign_in_expires_and_wrong_codes_are_limited(app, make_account):
     assert stale.status_code == 302 and stale.headers["Location"].endswith("/login")
 
     sign_in(client, person["username"], person["password"])
-    wrong = "000000" if pyotp.TOTP(person["secret"]).now() != "000000" else "111111"
+    wrong = wrong_code(person["secret"])
     answers = [post(client, "/login/kode", code=wrong) for _ in range(5)]
     assert all(answer.status_code == 401 and alert(answer) == FAILURE for answer in answers)
     assert "Masuk ke Paraf" in text(answers[-1])  # back to the password step
@@ -167,13 +164,13 @@ def test_pending_sign_in_expires_and_wrong_codes_are_limited(app, make_account):
 
 def test_failures_in_a_row_block_sign_in_for_a_while_even_with_the_right_password(app, make_account):
     person = make_account()
-    wrong_code = "000000" if pyotp.TOTP(person["secret"]).now() != "000000" else "111111"
+    wrong = wrong_code(person["secret"])
     for _ in range(7):  # wrong passwords, each from a fresh browser: the count lives on the server
         assert sign_in(browser_like_client(app), person["username"], "salah-" + person["password"]).status_code == 401
     for _ in range(3):  # wrong authenticator codes count too
         client = browser_like_client(app)
         sign_in(client, person["username"], person["password"])
-        assert post(client, "/login/kode", code=wrong_code).status_code == 401
+        assert post(client, "/login/kode", code=wrong).status_code == 401
     assert len(events(app, person["id"], "auth.sign_in_blocked")) == 1
 
     blocked = browser_like_client(app)
@@ -223,7 +220,7 @@ def test_first_login_forces_authenticator_setup(app, make_account):
     assert SECRET_ON_PAGE.search(text(client.get("/login/perangkat"))).group(1) == secret  # a reload keeps the QR code
     assert not signed_in(client)
 
-    wrong = post(client, "/login/perangkat", device_name="HP dinas", code="000000" if pyotp.TOTP(secret).now() != "000000" else "1")
+    wrong = post(client, "/login/perangkat", device_name="HP dinas", code=wrong_code(secret))
     assert wrong.status_code == 422 and "Kode autentikator salah" in text(wrong)
     assert device_rows(app, person["id"]) == [("Perangkat 1", False)]
     unnamed = post(client, "/login/perangkat", device_name="  ", code=totp_code(secret))
@@ -252,9 +249,10 @@ def test_second_device_and_removal_with_the_other_devices_code(app, make_account
 
     page = text(client.get("/akun/perangkat/tambah"))
     tablet = SECRET_ON_PAGE.search(page).group(1)
-    wrong = "000000" if pyotp.TOTP(person["secret"]).now() != "000000" else "111111"
+    wrong = wrong_code(person["secret"])
     unproven = post(client, "/akun/perangkat/tambah", device_name="Tablet", code=totp_code(tablet), current_code=wrong)
     assert unproven.status_code == 422 and "perangkat yang sudah terpasang salah" in text(unproven)
+    assert len(events(app, person["id"], "auth.device_add_refused")) == 1  # audited although the answer is a 422
     assert [confirmed for _name, confirmed in device_rows(app, person["id"])] == [True, False]
     taken = post(client, "/akun/perangkat/tambah", device_name="HP uji", code=totp_code(tablet),
                  current_code=totp_code(person["secret"]))
@@ -272,6 +270,7 @@ def test_second_device_and_removal_with_the_other_devices_code(app, make_account
         ).scalars()]
     own_code = post(client, f"/akun/perangkat/{first_id}/hapus", code=totp_code(person["secret"]))
     assert own_code.status_code == 422 and "perangkat LAIN" in text(own_code)
+    assert json.loads(events(app, person["id"], "auth.totp_failed")[-1].details) == {"purpose": "remove_device"}
     assert len(device_rows(app, person["id"])) == 2
 
     removed = post(client, f"/akun/perangkat/{first_id}/hapus", code=totp_code(tablet))
@@ -503,7 +502,7 @@ def test_suspended_account_cannot_sign_in(app, make_account):
 
 def test_demo_style_code_spent_outside_the_helper(app, make_account):
     person = make_account()
-    code = pyotp.TOTP(person["secret"]).now()
+    code = pyotp.TOTP(person["secret"]).at(CLOCK())
     mark_used(person["secret"], code)
     client = browser_like_client(app)
     sign_in(client, person["username"], person["password"])

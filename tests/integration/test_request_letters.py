@@ -17,9 +17,9 @@ from app.extensions import db
 from app.models import Agency, AuditEvent, RequestLetter, Role, SubscriberProfile
 from app.models.types import utcnow
 from app.platform.audit import Actor
-from tests.integration.test_enrolment_forms import registration_form
+from tests.enrolment_helpers import registration_form
 from tests.pdfs import make_pdf
-from tests.subscribers import create_staff, signed_in_client
+from tests.subscribers import create_agency, create_staff, signed_in_client
 
 FORM = {"number": "B/123/XI/2026", "letter_date": "2026-11-20", "sender_unit": "Biro Umum", "subject": "Permohonan akun TTE",
         "persons": "Budi Santoso; Siti Aminah"}
@@ -50,12 +50,7 @@ def staff(app, role: Role, agency_id: int | None) -> tuple[int, object]:
 
 def other_agency(app) -> int:
     """Create another agency and return its id."""
-    with app.app_context():
-        code = "O" + secrets.token_hex(4).upper()
-        row = Agency(code=code, name=f"Dinas {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(row)
-        db.session.commit()
-        return row.id
+    return create_agency(app, "O", "Dinas").id
 
 
 def test_chain_is_followed_in_order_with_on_time_and_late_steps(app, agency):

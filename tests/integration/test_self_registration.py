@@ -11,7 +11,7 @@ from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, Agency, OutboxMessage, SubscriberProfile
 from tests.conftest import browser_like_client
-from tests.integration.test_verifier_flows import deliver, path_of
+from tests.enrolment_helpers import deliver, path_of
 
 
 def form(person, domain: str, **changes) -> dict:

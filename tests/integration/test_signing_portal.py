@@ -201,7 +201,7 @@ def test_batch_of_three_signs_with_one_unlock_and_the_zip_validates(app, client,
         with app.app_context():
             for name in names:
                 [report] = validate(zipped.read(name))
-                assert report.intact and report.valid and report.trusted and report.pades_level == "B-LT", report.summary
+                assert report.intact and report.valid and report.trusted and report.pades_level == "B-LT", report.findings
                 assert report.signer_name == subscriber.name and report.signer_title == subscriber.position
 
     one = client.get(f"/tandatangan/unduh/{ids[0]}")

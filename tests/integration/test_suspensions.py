@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app import lifecycle
-from app.domain.accounts import suspensions
 from app.domain.accounts.passwords import hash_password
+from app.domain.certificates import suspensions
 from app.domain.signing import signatures
 from app.extensions import db
 from app.lifecycle import AccountStatus

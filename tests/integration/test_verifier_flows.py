@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -15,26 +14,10 @@ from app.domain.enrolment import registries
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, Agency, Certificate, LinkToken, OutboxMessage, Role, SubscriberProfile
-from app.platform import notifications
-from tests.auth_helpers import give_authenticator
+from tests.auth_helpers import give_authenticator, sign_in
 from tests.conftest import browser_like_client, free_port
-from tests.integration.test_enrolment_forms import login, registration_form
-
-HX = {"HX-Request": "true"}
-
-
-def deliver(app) -> None:
-    """Send everything the outbox holds that is due, as `flask outbox work` does."""
-    with app.app_context():
-        for _ in range(50):
-            result = notifications.work()
-            if not (result.sent or result.retried or result.failed):
-                break
-
-
-def path_of(link: str) -> str:
-    """Return the path of an e-mailed link (the test client's cookies belong to its own host)."""
-    return urlsplit(link).path
+from tests.enrolment_helpers import HX, deliver, finish_wizard, path_of, registration_form, upload_selfie
+from tests.subscribers import create_agency, create_staff
 
 
 def email_of(person, agency_info) -> str:
@@ -45,32 +28,6 @@ def email_of(person, agency_info) -> str:
 def mails(smtp_server, to: str, subject: str) -> int:
     """Return how many e-mails with ``subject`` in the subject arrived for ``to``."""
     return sum(1 for message in smtp_server.messages_to(to) if subject in str(message["Subject"]))
-
-
-def random_phone() -> str:
-    """Return a fresh local mobile number."""
-    return f"0815{secrets.randbelow(10**8):08d}"
-
-
-def finish_wizard(client, person, servant, whatsapp_gateway, selfie: bytes):
-    """Fill every wizard step through the forms and send the data; return the submit response."""
-    assert client.post("/aktivasi/data-diri", data={"name": person["name"]}, headers=HX).status_code == 200
-    phone = random_phone()
-    assert client.post("/aktivasi/telepon/kirim", data={"phone": phone}, headers=HX).status_code == 200
-    code = re.search(r"\b(\d{6})\b", whatsapp_gateway.wait_for("+62" + phone[1:])["message"]).group(1)
-    assert client.post("/aktivasi/telepon/verifikasi", data={"code": code}, headers=HX).status_code == 200
-    response = client.post("/aktivasi/kedinasan", data={"employment": "ASN", "nip": servant["nip"]}, headers=HX)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    upload_selfie(client, selfie)
-    return client.post("/aktivasi/kirim", data={"privacy": "1", "agreement": "1"}, headers=HX)
-
-
-def upload_selfie(client, selfie: bytes, expected: int = 200):
-    """Send a selfie in the wizard."""
-    response = client.post("/aktivasi/swafoto", data={"selfie": (io.BytesIO(selfie), "selfie.jpg")}, headers=HX,
-                           content_type="multipart/form-data")
-    assert response.status_code == expected, response.get_data(as_text=True)
-    return response
 
 
 def account_state(app, account_id) -> dict:
@@ -342,20 +299,9 @@ def test_csv_file_that_cannot_be_read_is_refused(app, agency, verifier_client, d
 
 def other_verifier(app):
     """Return a client signed in as the verifier of a new, different agency."""
-    with app.app_context():
-        code = "O" + secrets.token_hex(3).upper()
-        other = Agency(code=code, name=f"Dinas {code}", email_domain=f"{code.lower()}.go.id")
-        db.session.add(other)
-        db.session.flush()
-        password = "Lain#" + secrets.token_hex(5)
-        account = Account(role=Role.VERIFIER, agency_id=other.id, email=f"v@{other.email_domain}",
-                          username=f"v-{code.lower()}", password_hash=hash_password(password))
-        db.session.add(account)
-        db.session.flush()
-        secret = give_authenticator(account)
-        db.session.commit()
+    verifier = create_staff(app, Role.VERIFIER, create_agency(app, "O", "Dinas").id, authenticator=True)
     client = browser_like_client(app)
-    assert login(client, f"v-{code.lower()}", password, secret).status_code == 302
+    assert sign_in(client, verifier.username, verifier.password, verifier.secret).status_code == 302
     return client
 
 
@@ -428,7 +374,7 @@ def test_verifier_pages_are_for_staff_only(app, agency, client):
         secret = give_authenticator(account)
         db.session.commit()
     subscriber = browser_like_client(app)
-    assert login(subscriber, username, password, secret).status_code == 302
+    assert sign_in(subscriber, username, password, secret).status_code == 302
     for path in ("/verifikator/", "/verifikator/daftar", "/verifikator/impor"):
         assert subscriber.get(path).status_code == 403, path
     assert subscriber.post("/verifikator/impor/abc").status_code == 403

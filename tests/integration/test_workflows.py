@@ -16,12 +16,11 @@ from app.models import Account, AuditEvent, Role, SignedDocument, Workflow, Work
 from app.platform.audit import Actor
 from signer import pdf as signer_pdf
 from tests.pdfs import make_pdf
+from tests.subscribers import create_agency
 from tests.workflow_helpers import (
     PASSPHRASE,
     check_final_pdf,
     deliver,
-    make_agency,
-    make_nss_db,
     make_subscriber,
     signed_in,
 )
@@ -32,7 +31,7 @@ HX = {"HX-Request": "true"}
 @pytest.fixture()
 def team(app):
     """Return an agency with an owner and three signers holding ISSUE certificates."""
-    agency_id = make_agency(app)
+    agency_id = create_agency(app, "W").id
     people = {
         "owner": make_subscriber(app, agency_id, "Sri Wahyuni"),
         "s1": make_subscriber(app, agency_id, "Agus Salim"),
@@ -200,7 +199,7 @@ def test_decline_stops_the_workflow_and_tells_the_owner(app, team, smtp_server):
 def test_outsiders_get_404(app, team):
     public_id = start(app, team, signers=("s1",))
     colleague = make_subscriber(app, team["agency_id"], "Rina Kusuma")
-    stranger = make_subscriber(app, make_agency(app), "Joko Widodo")
+    stranger = make_subscriber(app, create_agency(app, "W").id, "Joko Widodo")
     for person in (colleague, stranger):
         client = signed_in(app, person)
         assert client.get(f"/alur/{public_id}").status_code == 404
@@ -212,7 +211,8 @@ def test_outsiders_get_404(app, team):
         with signed_in(app, team[key]).get(f"/alur/{public_id}/pdf") as response:
             assert response.status_code == 200 and response.data.startswith(b"%PDF-")
             assert response.headers["Cache-Control"] == "private, no-store"
-    assert app.test_client().get(f"/alur/{public_id}").status_code in (302, 401)
+    stranger = app.test_client().get(f"/alur/{public_id}")  # not signed in: to the sign-in page, and back after it
+    assert stranger.status_code == 302 and stranger.headers["Location"] == f"/login?next=%2Falur%2F{public_id}"
 
 
 def test_staff_cannot_open_workflows(app, team):
@@ -251,7 +251,7 @@ def test_bad_workflow_is_refused_with_a_message_and_nothing_is_stored(app, team,
     title, data = "Surat Uji", None
     signers = [(s1, "1", "1-kiri"), (s2, "2", "1-kiri")]
     if case == "other_agency":
-        signers[1] = (make_subscriber(app, make_agency(app), "Orang Lain").id, "1", "1-kanan")
+        signers[1] = (make_subscriber(app, create_agency(app, "W").id, "Orang Lain").id, "1", "1-kanan")
     elif case == "no_certificate":
         signers[1] = (make_subscriber(app, team["agency_id"], "Belum Terbit", certificate=False).id, "1", "1-kanan")
     elif case == "duplicate":
@@ -295,7 +295,7 @@ def test_service_refuses_too_many_signers_and_a_box_off_the_page(app, team):
 
 def test_signer_search_is_scoped_to_the_agency_and_to_issued_certificates(app, team):
     pending = make_subscriber(app, team["agency_id"], "Dewi Belum", certificate=False)
-    make_subscriber(app, make_agency(app), "Dewi Luar")
+    make_subscriber(app, create_agency(app, "W").id, "Dewi Luar")
     with app.app_context():
         found = [a.id for a in workflows.search_signers(team["agency_id"], "dewi")]
         assert found == [team["s2"].id]
@@ -313,12 +313,6 @@ def test_signer_search_is_scoped_to_the_agency_and_to_issued_certificates(app, t
 
 
 # --- the signed PDF, checked by poppler's pdfsig (NSS) and by pyHanko ---------------------------
-
-
-@pytest.fixture()
-def nss_db(app, tmp_path: Path) -> str:
-    """Return an NSS database (``sql:DIR``) that trusts Paraf's root CA."""
-    return make_nss_db(app, tmp_path)
 
 
 def test_three_signer_pdf_keeps_every_signature_valid(app, team, live_server, nss_db, tmp_path):

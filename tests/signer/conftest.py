@@ -13,6 +13,7 @@ from signer.config import KdfParams, PkiConfig
 from signer.hsm import Hsm
 from signer.pdf import RevocationData
 from signer.tsa import InProcessTimeStamper, TimeStampAuthority
+from tests import key_pool
 
 PASSPHRASE = "Rahasia#123"
 FAST_KDF = KdfParams(memory_kib=1024, time_cost=1)
@@ -66,6 +67,13 @@ class Pki:
             for der in (self.subscriber.cert, self.hierarchy.tsa)
         )
         return RevocationData(crls=crls, ocsps=ocsps)
+
+
+@pytest.fixture(autouse=True)
+def real_key_generation():
+    """Test the real ``signer.keys.generate``, with no key made in the background (these tests fork and finalise)."""
+    with key_pool.paused():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from signer import keys, revocation
 from signer.ca import utcnow
-from signer.errors import AppearanceError, PdfError, SigningFailed
+from signer.errors import AppearanceError, NotAPdf, PdfDamaged, PdfEncrypted, PdfError, SigningFailed
 from signer.pdf import PadesLevel, RevocationData, SignatureField, add_signature_fields, sign_pdf
 from signer.stamp import Stamp, StampStyle
 from signer.validate import validate_pdf
@@ -29,6 +29,7 @@ from tests.pdfs import A4, make_pdf
 
 NAME = "Dr. Ir. Ñoman Séptiadi Ğ, M.Kom."
 BOX = (300, 60.5, 560.25, 140)
+STATEMENT = "Ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh Paraf CA"
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,8 @@ def test_visible_stamp_renders_with_embedded_font(pdf_pki, signing, pdf, tmp_pat
         position="Kepala Dinas Komunikasi dan Informatika",
         qr_url="https://paraf.example.go.id/verify/3f9c2a",
     )
-    signed = signing(pdf, level="B-B", box=BOX, stamp=stamp)
+    style = StampStyle(statement=STATEMENT, utc_offset_minutes=7 * 60, zone_label="WIB")
+    signed = signing(pdf, level="B-B", box=BOX, stamp=stamp, style=style)
     path = tmp_path / "visible.pdf"
     path.write_bytes(signed)
     fonts = subprocess.run(["pdffonts", path], capture_output=True, text=True, check=True).stdout
@@ -273,7 +275,7 @@ def test_content_changed_after_signing_is_reported(pdf_pki, signing, pdf):
     assert report.modified and report.modification_level == "other"
     assert not report.covers_whole_file
     assert not report.ok
-    assert "diubah" in report.summary
+    assert report.findings[0] == "trusted" and "modified" in report.findings
 
 
 def test_annotation_added_after_signing_is_reported(pdf_pki, signing, pdf):
@@ -333,22 +335,22 @@ def test_signature_under_another_root_is_not_trusted(pdf_pki, signing, pdf):
 
 
 @pytest.mark.parametrize(
-    "data, message",
+    "data, error, message",
     [
-        (b"Hello, this is a plain text file, not a PDF at all.\n" * 20, "not a PDF"),
-        (make_pdf()[:300], "damaged"),
-        (make_pdf(encrypt="rahasia"), "encrypted"),
+        (b"Hello, this is a plain text file, not a PDF at all.\n" * 20, NotAPdf, "not a PDF"),
+        (make_pdf()[:300], PdfDamaged, "damaged"),
+        (make_pdf(encrypt="rahasia"), PdfEncrypted, "encrypted"),
     ],
     ids=["not-pdf", "truncated", "encrypted"],
 )
-def test_bad_input_raises_pdf_error(pdf_pki, signing, data, message):
-    with pytest.raises(PdfError, match=message) as info:
+def test_bad_input_raises_a_typed_pdf_error(pdf_pki, signing, data, error, message):
+    with pytest.raises(error, match=message) as info:
         signing(data, level="B-B")
-    if message == "damaged":
+    if error is PdfDamaged:
         assert info.value.__cause__ is not None  # raised from pyHanko's own error
-    with pytest.raises(PdfError, match=message):
+    with pytest.raises(error, match=message):
         validate(pdf_pki, data)
-    with pytest.raises(PdfError, match=message):
+    with pytest.raises(error, match=message):
         add_signature_fields(data, [("Tanda", 0, BOX)])
 
 

@@ -1,4 +1,4 @@
-"""The verification shortcuts give exactly what the slow ways gave: hex strings as pyHanko reads them, revision hashes."""
+"""The verification shortcuts give exactly what the slow ways gave; the hex-string speed-up is opt-in and checked."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import hashlib
 import io
 import random
 import re
+import subprocess
+import sys
 
 import pytest
 from pyhanko.pdf_utils import generic
 
 from app.domain.signing.validation import revision_hashes
-from signer import pdf
+from signer import speedups
 
 HEX_CASES = [
     b"<>",
@@ -39,7 +41,7 @@ def _read(reader, data: bytes):
 
 @pytest.mark.parametrize("data", HEX_CASES)
 def test_hex_string_reader_matches_pyhanko(data):
-    assert _read(pdf._read_hex_string, data) == _read(pdf._read_hex_string_slowly, data)
+    assert _read(speedups.read_hex_string, data) == _read(speedups._original, data)
 
 
 def test_hex_string_reader_matches_pyhanko_on_random_input():
@@ -47,11 +49,45 @@ def test_hex_string_reader_matches_pyhanko_on_random_input():
     for _ in range(300):
         body = bytes(rng.choice(b"0123456789abcdefABCDEF \n\r\tx%") for _ in range(rng.randint(0, 40)))
         data = b"<" + body + b">tail"
-        assert _read(pdf._read_hex_string, data) == _read(pdf._read_hex_string_slowly, data)
+        assert _read(speedups.read_hex_string, data) == _read(speedups._original, data)
 
 
-def test_pyhanko_reads_hex_strings_through_the_fast_reader():
-    assert generic.read_hex_string_from_stream is pdf._read_hex_string
+@pytest.fixture()
+def uninstalled():
+    """Run the test without the speed-up, putting back afterwards what was there."""
+    was = speedups.installed()
+    speedups.uninstall()
+    yield
+    if was:
+        speedups.install()
+
+
+def test_importing_signer_replaces_nothing():
+    code = "import signer; from pyhanko.pdf_utils import generic; print(generic.read_hex_string_from_stream.__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "pyhanko.pdf_utils.generic"
+
+
+def test_install_is_idempotent_and_uninstall_gives_pyhankos_reader_back(uninstalled):
+    speedups.install()
+    speedups.install()
+    assert generic.read_hex_string_from_stream is speedups.read_hex_string
+    speedups.uninstall()
+    assert generic.read_hex_string_from_stream is speedups._original
+
+
+@pytest.mark.parametrize("replaced", [lambda stream: None, None])
+def test_install_refuses_to_replace_a_reader_it_was_not_written_against(uninstalled, replaced):
+    original = generic.read_hex_string_from_stream
+    try:  # put pyHanko's reader back before the fixture re-installs the speed-up
+        if replaced is None:
+            delattr(generic, "read_hex_string_from_stream")
+        else:
+            generic.read_hex_string_from_stream = replaced
+        with pytest.raises(speedups.SpeedupUnavailable):
+            speedups.install()
+    finally:
+        generic.read_hex_string_from_stream = original
 
 
 def test_revision_hashes_are_the_hashes_of_every_prefix_ending_at_eof():

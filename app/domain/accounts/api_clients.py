@@ -13,9 +13,10 @@ from ...extensions import db
 from ...models import Agency, ApiClient
 from ...models.types import utcnow
 from ...platform.audit import Actor, record
+from ..errors import InputError
 
 
-class ClientError(ValueError):
+class ClientError(InputError):
     """A client cannot be created or changed; the text says why."""
 
 

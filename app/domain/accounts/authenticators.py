@@ -3,8 +3,9 @@
 A device's base32 secret is stored sealed (``sealing``, bound to the account) and never logged.
 A code is accepted for the current 30-s time step or one step either side (clock drift); the
 accepted step is stored in ``last_step`` and a step at or before it is refused, so a code works
-once, even when two requests race (the step is raised by one conditional UPDATE). All functions
-add/flush in the caller's transaction and never commit.
+once, even when two requests race (the step is raised by one conditional UPDATE). The time is the
+``TOTP_CLOCK`` setting's (``time.time``; tests give a clock they move on instead of waiting for the
+next step). All functions add/flush in the caller's transaction and never commit.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 import base64
 import hmac
 import io
-import time
 
 import pyotp
 import qrcode
+from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import delete, select, update
 
@@ -24,6 +25,7 @@ from ...models.account import Account
 from ...models.signing import AuthenticatorDevice
 from ...models.types import utcnow
 from ...platform import sealing
+from ..errors import InputError
 
 ISSUER = "Paraf"
 STEP_SECONDS = 30
@@ -32,7 +34,7 @@ NAME_MAX = 60
 SEAL_INFO = b"paraf authenticator secrets v1"
 
 
-class AuthenticatorError(Exception):
+class AuthenticatorError(InputError):
     """An authenticator operation is refused; the text tells the person what to do."""
 
 
@@ -75,8 +77,8 @@ def secret_of(device: AuthenticatorDevice) -> str:
 
 
 def current_step(now: float | None = None) -> int:
-    """Return the TOTP time step of ``now`` (seconds since the epoch)."""
-    return int((time.time() if now is None else now) // STEP_SECONDS)
+    """Return the TOTP time step of ``now`` (seconds since the epoch; by default the ``TOTP_CLOCK`` setting's time)."""
+    return int((current_app.config["TOTP_CLOCK"]() if now is None else now) // STEP_SECONDS)
 
 
 def _normalise(code: str) -> str | None:

@@ -17,6 +17,7 @@ import pypdfium2 as pdfium
 from flask import current_app
 from flask_babel import gettext
 
+from ..errors import InputError
 from ..signing.uploads import PDFIUM_LOCK
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
@@ -24,7 +25,7 @@ EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png"}
 NAMES = {PDF: "PDF", JPEG: "JPEG", PNG: "PNG"}
 
 
-class EvidenceRefused(ValueError):
+class EvidenceRefused(InputError):
     """A file cannot be kept; the text says why and what to upload instead."""
 
 

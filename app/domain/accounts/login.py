@@ -21,6 +21,7 @@ from ...models.types import utcnow
 from ...platform import notifications
 from ...platform.audit import Actor, record
 from ...urls import public_url
+from ..errors import InputError
 from . import authenticators, tokens
 from .passwords import check_password, hash_password
 
@@ -30,7 +31,7 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 
 
-class PasswordError(Exception):
+class PasswordError(InputError):
     """A new password is refused; ``field`` names the form field to mark."""
 
     def __init__(self, message: str, field: str = "password"):
@@ -136,14 +137,9 @@ def request_password_reset(login_name: str, actor: Actor) -> bool:
     if not can_sign_in(account):
         return False
     raw = tokens.issue(account.id, PASSWORD_RESET, PASSWORD_RESET_TTL)
-    body = (
-        f"Yth. {account.name or account.username},\n\nAda permintaan mengatur ulang kata sandi portal Paraf untuk akun "
-        f"{account.username or account.email}. Buka tautan berikut dalam 1 jam untuk membuat kata sandi baru:\n\n"
-        "{reset}\n\nSetelah itu Anda masuk lagi dan memasang aplikasi autentikator baru. Bila Anda tidak memintanya, "
-        "abaikan e-mail ini; kata sandi Anda tidak berubah.\n"
-    )
-    notifications.queue_email(account.email, "Atur ulang kata sandi Paraf", body,
-                              {"reset": public_url("auth.reset_password", token=raw)}, account.id)
+    notifications.email_message(account.email, "password_reset",
+                                {"name": account.name or account.username, "login": account.username or account.email},
+                                {"reset": public_url("auth.reset_password", token=raw)}, account.id)
     record(actor, "auth.password_reset_requested", "account", account.id)
     return True
 

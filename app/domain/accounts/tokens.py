@@ -21,12 +21,15 @@ from ...models.account import Account
 from ...models.token import LinkToken
 from ...models.types import utcnow
 from ...platform.audit import Actor, record
+from ..errors import DomainError
 
 TOKEN_BYTES = 32
 
 
-class TokenError(Exception):
+class TokenError(DomainError):
     """A link token cannot be used; the text tells the person what to do."""
+
+    status = 410
 
 
 class TokenInvalid(TokenError):

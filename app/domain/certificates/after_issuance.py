@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale, gettext, lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
-
-from signer.errors import WrongPassphrase
 
 from ... import lifecycle
 from ...extensions import db
@@ -27,7 +25,9 @@ from ...urls import public_url
 from .. import keys
 from ..accounts import tokens
 from ..enrolment import identity, issuance, otp, registration
-from ..enrolment.registration import AGREEMENT_VERSION, EnrolmentError
+from ..enrolment.registration import AGREEMENT_VERSION
+from ..errors import Conflict, InputError
+from ..key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
 from ..signing import signatures
 
 PASSPHRASE_RESET = "passphrase_reset"
@@ -43,7 +43,7 @@ REASONS = {
 RENEWABLE = (CertificateStatus.EXPIRED, CertificateStatus.REVOKE)
 
 
-class CertificateError(EnrolmentError):
+class CertificateError(InputError):
     """A certificate step that cannot be done now; the message says why and what to do."""
 
 
@@ -142,8 +142,8 @@ def actions(account: Account) -> Actions:
     )
 
 
-def _email(account: Account, subject: str, body: str) -> None:
-    notifications.queue_email(account.email, subject, f"Yth. {account.name},\n\n{body}", account_id=account.id)
+def _email(account: Account, message: str, **context) -> None:
+    notifications.email_message(account.email, message, {"name": account.name, **context}, account_id=account.id)
 
 
 def revoke_with_notice(certificate: Certificate, reason: str, actor: Actor) -> None:
@@ -157,12 +157,7 @@ def revoke_with_notice(certificate: Certificate, reason: str, actor: Actor) -> N
     keys.revoke(certificate, reason, actor)
     account = db.session.get(Account, certificate.account_id) if certificate.account_id else None
     if account is not None:
-        with force_locale("id"):
-            label = reason_label(reason)
-        _email(account, "Sertifikat elektronik Anda dicabut",
-               f"Sertifikat elektronik Anda dengan nomor seri {certificate.serial} dicabut (status REVOKE) "
-               f"dengan alasan: {label}.\nSertifikat ini tidak dapat lagi dipakai untuk menandatangani. "
-               "Bila Anda tidak memintanya, segera hubungi verifikator instansi.\n")
+        _email(account, "certificate_revoked", serial=certificate.serial, reason=REASONS[reason])
 
 
 def change_passphrase(account: Account, old: str, new: str, confirmation: str, agreed: bool, actor: Actor) -> Certificate:
@@ -172,7 +167,7 @@ def change_passphrase(account: Account, old: str, new: str, confirmation: str, a
     must commit after :class:`signing.PassphraseWrong` too).
 
     :raises signing.SigningRefused: no usable certificate, or signing is locked (only a reset lifts it).
-    :raises EnrolmentError: a field is missing or breaks a rule.
+    :raises InputError: a field is missing or breaks a rule.
     """
     certificate = signatures.signing_certificate(account)
     if not old:
@@ -184,13 +179,11 @@ def change_passphrase(account: Account, old: str, new: str, confirmation: str, a
         raise CertificateError(gettext("Centang pernyataan bahwa Anda akan merahasiakan passphrase baru."), "agreement")
     try:
         keys.change_passphrase(certificate, old, new)
-    except WrongPassphrase:
+    except PassphraseDoesNotOpen:
         raise signatures.count_wrong_passphrase(account, actor) from None
     account.wrong_passphrases = 0
     record(actor, "certificate.passphrase_changed", "certificate", certificate.id, details={"serial": certificate.serial})
-    _email(account, "Passphrase sertifikat elektronik Anda diubah",
-           "Passphrase sertifikat elektronik Anda baru saja diubah; passphrase lama tidak berlaku lagi.\n"
-           "Bila bukan Anda yang mengubahnya, segera minta pencabutan sertifikat kepada verifikator instansi.\n")
+    _email(account, "passphrase_changed")
     return certificate
 
 
@@ -218,16 +211,12 @@ def request_reset(account: Account, actor: Actor) -> str:
     hours = int(current_app.config["PASSPHRASE_RESET_TTL_HOURS"])
     raw = tokens.issue(account.id, PASSPHRASE_RESET, timedelta(hours=hours))
     links = {"reset_passphrase": public_url("certificates.reset_start", token=raw)}
-    body = (
-        f"Yth. {account.name},\n\nBuka tautan berikut dalam {hours} jam untuk mengatur ulang passphrase sertifikat "
-        "elektronik Anda. Kunci dan sertifikat baru akan diterbitkan; sertifikat lama dicabut.\n\n{reset_passphrase}\n\n"
-        "Abaikan pesan ini bila Anda tidak memintanya.\n"
-    )
+    context = {"name": account.name, "hours": hours}
     channel = reset_channel(account)
     if channel == notifications.WHATSAPP:
-        notifications.queue_whatsapp(account.profile.phone, body, links, account.id)
+        notifications.whatsapp_message(account.profile.phone, "passphrase_reset_link", context, links, account.id)
     else:
-        notifications.queue_email(account.email, "Reset passphrase sertifikat elektronik Paraf", body, links, account.id)
+        notifications.email_message(account.email, "passphrase_reset_link", context, links, account.id)
     record(actor, "certificate.reset_link_sent", "account", account.id, details={"channel": channel})
     return channel
 
@@ -248,9 +237,9 @@ def open_reset(raw_token: str) -> tuple[Account, Certificate]:
 def reset_passphrase(account: Account, raw_token: str, passphrase: str, confirmation: str, agreed: bool, actor: Actor) -> Certificate:
     """Issue a new key and certificate under the new passphrase, revoke the old one as superseded, lift the signing lock.
 
-    :raises EnrolmentError: a passphrase rule is broken or the agreement was not accepted.
+    :raises InputError: a passphrase rule is broken or the agreement was not accepted.
     :raises tokens.TokenError: the link cannot be used.
-    :raises signer.errors.SignerError: the HSM failed; the caller rolls back and nothing changed.
+    :raises Conflict: the HSM failed; nothing changed.
     """
     issuance.check_passphrase(passphrase, confirmation)
     if not agreed:
@@ -262,14 +251,14 @@ def reset_passphrase(account: Account, raw_token: str, passphrase: str, confirma
         old = _resettable(account)
     except lifecycle.Forbidden as exc:
         raise tokens.TokenInvalid(exc.reason) from None
-    new = keys.replace_certificate(old, passphrase, actor)
+    try:
+        new = keys.replace_certificate(old, passphrase, actor)
+    except KeyServiceUnavailable as exc:  # nothing half-done: the old certificate stays ISSUE and the link stays usable
+        raise Conflict(gettext("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi.")) from exc
     new.agreement_version = AGREEMENT_VERSION
     account.wrong_passphrases, account.signing_locked_at = 0, None
     record(actor, "certificate.passphrase_reset", "account", account.id, details={"old": old.serial, "new": new.serial})
-    _email(account, "Passphrase sertifikat elektronik Anda diatur ulang",
-           f"Sertifikat elektronik baru (nomor seri {new.serial}) sudah terbit dengan passphrase baru Anda; "
-           f"sertifikat lama ({old.serial}) dicabut karena diganti.\n"
-           "Bila bukan Anda yang melakukannya, segera hubungi verifikator instansi.\n")
+    _email(account, "passphrase_reset_done", new=new.serial, old=old.serial)
     return new
 
 
@@ -352,10 +341,7 @@ def _expire(now: datetime) -> int:
         lifecycle.apply(row, "certificate", "expire", SYSTEM, details={"serial": row.serial})
         account = db.session.get(Account, row.account_id) if row.account_id else None
         if account is not None:
-            _email(account, "Sertifikat elektronik Anda sudah kedaluwarsa",
-                   f"Sertifikat elektronik Anda dengan nomor seri {row.serial} sudah kedaluwarsa (status EXPIRED) "
-                   "dan tidak dapat dipakai untuk menandatangani.\n"
-                   "Ajukan penerbitan ulang lewat menu Sertifikat di portal Paraf.\n")
+            _email(account, "certificate_expired", serial=row.serial)
     return len(rows)
 
 
@@ -385,11 +371,8 @@ def _remind(now: datetime) -> int:
             continue
         db.session.add(ExpiryReminder(certificate_id=row.id, days_before=due, sent_at=now))
         account = db.session.get(Account, row.account_id)
-        _email(account, "Sertifikat elektronik Anda segera berakhir",
-               f"Sertifikat elektronik Anda dengan nomor seri {row.serial} berakhir pada "
-               f"{row.not_after.strftime('%d-%m-%Y')} ({math.ceil(left / timedelta(days=1))} hari lagi).\n"
-               "Setelah itu sertifikat tidak dapat dipakai untuk menandatangani; ajukan penerbitan ulang "
-               "kepada verifikator instansi.\n")
+        _email(account, "certificate_expiring", serial=row.serial, until=row.not_after.strftime("%d-%m-%Y"),
+               days=math.ceil(left / timedelta(days=1)))
         count += 1
     db.session.flush()
     return count

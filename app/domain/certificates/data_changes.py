@@ -28,7 +28,8 @@ from ...urls import public_url
 from .. import keys
 from ..accounts import tokens
 from ..enrolment import identity
-from ..enrolment.registration import EnrolmentError, _check_domain, _clean_email, subscriber_actor
+from ..enrolment.registration import _check_domain, _clean_email, subscriber_actor
+from ..errors import InputError
 from ..signing import signatures
 from . import change_form, sla
 
@@ -53,13 +54,13 @@ PAGE_SIZE = 20
 CLOSING = {"cancel", "reject", "confirm"}
 
 
-class ChangeError(EnrolmentError):
+class ChangeError(InputError):
     """A change that cannot be made; the message says what to fix (``field`` names the form field)."""
 
 
 def _refused(change: DataChange) -> ChangeError:
     return ChangeError(gettext("Langkah ini tidak diizinkan: permintaan perubahan data berstatus %(state)s.",
-                               state=change.state))
+                               state=change.state), status=409)
 
 
 def _move(change: DataChange, action: str, actor: Actor, reason: str | None = None) -> None:
@@ -173,12 +174,8 @@ def _check_can_change(account: Account, action: str) -> None:
 def _revoke(account: Account, certificate: Certificate, reason: str, actor: Actor) -> None:
     """Revoke the active certificate and queue a short notice to the subscriber."""
     keys.revoke(certificate, reason, actor)
-    notifications.queue_email(
-        account.email, "Sertifikat elektronik Anda dicabut",
-        f"Yth. {account.name},\n\nSertifikat elektronik Anda (nomor seri {certificate.serial}) dicabut karena perubahan "
-        "data. Setelah perubahan data dikonfirmasi, verifikator instansi dapat menerbitkan sertifikat baru.\n",
-        account_id=account.id,
-    )
+    notifications.email_message(account.email, "data_change_revoked", {"name": account.name, "serial": certificate.serial},
+                                account_id=account.id)
 
 
 def start_update(account: Account, form: Mapping[str, str], revoke: bool, actor: Actor, requested_by: Account) -> DataChange:
@@ -213,14 +210,12 @@ def send_confirmation(change: DataChange) -> None:
     hours = int(current_app.config["DATA_CHANGE_TTL_HOURS"])
     raw = tokens.issue(account.id, PURPOSE, timedelta(hours=hours))
     link = public_url("profile.confirm", token=raw)
-    body = (f"Yth. {account.name},\n\nAda perubahan data akun sertifikat elektronik Anda. Selama perubahan belum "
-            f"dikonfirmasi, tanda tangan elektronik Anda diblokir. Periksa data Anda lalu pilih \"Verifikasi Perubahan Data\" "
-            f"dalam {hours} jam (tautan hanya dapat dipakai sekali):\n\n{{data_change}}\n")
+    context = {"name": account.name, "hours": hours}
     to = change.after.get("email", account.email) if change.kind == ChangeKind.UPDATE else account.email
-    notifications.queue_email(to, "Verifikasi Perubahan Data", body, {"data_change": link}, account.id)
+    notifications.email_message(to, "data_change_confirm", context, {"data_change": link}, account.id)
     profile = account.profile
     if profile is not None and profile.phone and profile.phone_verified_at:
-        notifications.queue_whatsapp(profile.phone, body, {"data_change": link}, account.id)
+        notifications.whatsapp_message(profile.phone, "data_change_confirm", context, {"data_change": link}, account.id)
 
 
 def resend(change: DataChange, actor: Actor) -> None:
@@ -272,11 +267,6 @@ def confirm(raw: str, ip: str | None = None) -> DataChange:
     return change
 
 
-def refuse_link(raw: str, ip: str | None = None) -> None:
-    """Write a refused confirmation link to the audit trail (the caller commits)."""
-    tokens.record_refusal(raw, PURPOSE, Actor("anonymous", ip=ip))
-
-
 # Migration between agencies (F14)
 
 
@@ -300,7 +290,7 @@ def start_migration(account: Account, form: Mapping[str, str], actor: Actor, req
         email = account.email
         try:
             _check_domain(email, target)
-        except EnrolmentError as exc:
+        except InputError as exc:
             raise ChangeError(str(exc), "email") from exc
     before["agency"], after["agency"] = account.agency.name, target.name
     change = DataChange(account_id=account.id, agency_id=account.agency_id, target_agency_id=target.id,
@@ -359,7 +349,7 @@ def stored(path: str | None) -> Path | None:
 def sign_form(change: DataChange, head: Account, passphrase: str, actor: Actor) -> None:
     """Let the source agency's head sign the form with their own certificate; the ticket enters the RA's queue.
 
-    :raises signing.SigningRefused: the head cannot sign now or the passphrase is wrong (the caller commits then too).
+    :raises signatures.SigningRefused: the head cannot sign now or the passphrase is wrong (that one keeps its count).
     """
     if change.kind != ChangeKind.MIGRATION or head.agency_id != change.agency_id or head.role != Role.AGENCY_HEAD:
         raise ChangeError(gettext("Formulir ini bukan untuk instansi Anda."))
@@ -380,9 +370,12 @@ def approve(change: DataChange, actor: Actor, decided_by: Account) -> None:
     """Move the subscriber to the new agency: certificate revoked (affiliationChanged), account ``UPDATE``, link sent.
 
     :raises lifecycle.Forbidden: the account cannot be migrated now; nothing changes.
+    :raises lifecycle.Stale: another decision on the ticket came first; the caller rolls back.
     """
     if not lifecycle.allowed("data_change", change.state, "approve") or change.kind != ChangeKind.MIGRATION:
         raise _refused(change)
+    change.decided_by_id, change.decided_at = decided_by.id, utcnow()
+    _move(change, "approve", actor)  # the decision first: of two taken at once, the second fails here (version)
     account = change.account
     lifecycle.apply(account, "account", "migrate", actor, details={"data_change": change.id})
     certificate = active_certificate(account)
@@ -390,13 +383,14 @@ def approve(change: DataChange, actor: Actor, decided_by: Account) -> None:
         _revoke(account, certificate, "affiliation_changed", actor)
         change.revoked_certificate_id = certificate.id
     _apply_values(account, change.after, change.target_agency)
-    change.decided_by_id, change.decided_at = decided_by.id, utcnow()
-    _move(change, "approve", actor)
     send_confirmation(change)
 
 
 def reject(change: DataChange, reason: str, actor: Actor, decided_by: Account) -> None:
-    """Reject a migration ticket with a reason the verifier will read; the subscriber stays where they are."""
+    """Reject a migration ticket with a reason the verifier will read; the subscriber stays where they are.
+
+    :raises lifecycle.Stale: another decision on the ticket came first; the caller rolls back.
+    """
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise ChangeError(gettext("Tulis alasan penolakan (minimal 5 karakter) agar verifikator tahu apa yang harus diperbaiki."),

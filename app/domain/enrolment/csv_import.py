@@ -15,7 +15,8 @@ from flask_babel import gettext
 from ...extensions import db
 from ...models import Agency
 from ...platform.audit import Actor
-from .registration import EnrolmentError, register, validate_registration
+from ..errors import InputError
+from .registration import register, validate_registration
 from .request_letters import LetterError, required_letter
 
 COLUMNS = ("name", "nik", "nip", "email", "phone")
@@ -68,20 +69,20 @@ def start(agency_id: int, data: bytes, owner_id: int, letter: str = "") -> Impor
     try:
         required_letter(db.session.get(Agency, agency_id), letter)
     except LetterError as exc:
-        raise EnrolmentError(str(exc), exc.field) from exc
+        raise InputError(str(exc), exc.field) from exc
     if not data:
-        raise EnrolmentError(gettext("Pilih berkas CSV terlebih dahulu."), "file")
+        raise InputError(gettext("Pilih berkas CSV terlebih dahulu."), "file")
     if len(data) > MAX_BYTES:
-        raise EnrolmentError(gettext("Berkas terlalu besar (maksimal 10 MB)."), "file")
+        raise InputError(gettext("Berkas terlalu besar (maksimal 10 MB)."), "file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise EnrolmentError(gettext("Berkas harus CSV berformat UTF-8."), "file") from None
+        raise InputError(gettext("Berkas harus CSV berformat UTF-8."), "file") from None
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [column for column in COLUMNS if column not in header]
     if missing:
-        raise EnrolmentError(
+        raise InputError(
             gettext(
                 "Kolom berikut tidak ada di baris judul CSV: %(missing)s. Gunakan kolom: %(columns)s.",
                 missing=", ".join(missing),
@@ -130,7 +131,7 @@ def step(job_id: str, agency: Agency, owner_id: int, actor: Actor) -> ImportJob 
             register(agency, validate_registration({**row, "letter": job.letter}, agency), actor)
             savepoint.commit()
             job.registered += 1
-        except EnrolmentError as exc:
+        except InputError as exc:
             savepoint.rollback()
             job.errors.append((number, str(exc)))
     db.session.commit()

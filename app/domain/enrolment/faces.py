@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from flask_babel import lazy_gettext
 
+from ..errors import InputError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.363  # SFace cosine similarity; OpenCV's recommended cut-off
@@ -25,37 +27,37 @@ DETECTOR_MODEL = "face_detection_yunet_2023mar_int8bq.onnx"
 RECOGNIZER_MODEL = "face_recognition_sface_2021dec_int8bq.onnx"
 
 
-class FaceError(ValueError):
+class FaceError(InputError):
     """A photo that cannot be used; the message (Indonesian msgid, translated when raised) says what to do."""
 
-    message = ""
+    default_message = ""
 
     def __init__(self, message: str | None = None):
-        super().__init__(str(message or self.message))
+        super().__init__(str(message or self.default_message))
 
 
 class NotAnImage(FaceError):
     """The bytes are not a readable JPEG or PNG."""
 
-    message = lazy_gettext("Berkas bukan gambar JPEG/PNG yang dapat dibaca.")
+    default_message = lazy_gettext("Berkas bukan gambar JPEG/PNG yang dapat dibaca.")
 
 
 class ImageTooLarge(NotAnImage):
     """The file or its pixel count is over the limit (a NotAnImage, so callers catching that catch this too)."""
 
-    message = lazy_gettext("Gambar terlalu besar (maksimal 10 MB). Kecilkan ukuran foto lalu unggah ulang.")
+    default_message = lazy_gettext("Gambar terlalu besar (maksimal 10 MB). Kecilkan ukuran foto lalu unggah ulang.")
 
 
 class NoFace(FaceError):
     """No face was found."""
 
-    message = lazy_gettext("Wajah tidak terdeteksi. Pastikan wajah terlihat jelas dan cukup cahaya, lalu ambil ulang.")
+    default_message = lazy_gettext("Wajah tidak terdeteksi. Pastikan wajah terlihat jelas dan cukup cahaya, lalu ambil ulang.")
 
 
 class MultipleFaces(FaceError):
     """More than one face was found."""
 
-    message = lazy_gettext("Terdeteksi lebih dari satu wajah. Pastikan hanya Anda yang ada di foto.")
+    default_message = lazy_gettext("Terdeteksi lebih dari satu wajah. Pastikan hanya Anda yang ada di foto.")
 
 
 @dataclass(frozen=True)

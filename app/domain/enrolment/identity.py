@@ -10,6 +10,8 @@ from typing import Literal
 
 from flask_babel import gettext
 
+from ..errors import InputError
+
 Gender = Literal["L", "P"]
 
 # Province codes as used in the first two digits of a NIK (Kemendagri), with their names.
@@ -67,13 +69,9 @@ TITLE_MAX = 60
 FREE_TEXT_MIN, FREE_TEXT_MAX = 2, 150
 
 
-class InvalidInput(ValueError):
+class InvalidInput(InputError):
     """A value a person typed that cannot be accepted; the message (Indonesian msgid, translated) says what to fix."""
 
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)

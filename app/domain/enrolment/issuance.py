@@ -13,8 +13,9 @@ from ...platform import notifications
 from ...platform.audit import Actor, record
 from .. import keys
 from ..accounts import tokens
+from ..errors import InputError
 from . import faces, registries
-from .registration import AGREEMENT_VERSION, SET_PASSPHRASE, EnrolmentError, pending_request, subscriber_actor
+from .registration import AGREEMENT_VERSION, SET_PASSPHRASE, pending_request, subscriber_actor
 
 FORBIDDEN = "[]^\\"
 RULES = (
@@ -33,12 +34,12 @@ def passphrase_checks(passphrase: str) -> list[tuple[str, str, bool]]:
 
 
 def check_passphrase(passphrase: str, confirmation: str) -> None:
-    """Raise :class:`EnrolmentError` naming the first rule the passphrase breaks, or a mismatch."""
+    """Raise :class:`InputError` naming the first rule the passphrase breaks, or a mismatch."""
     for _key, text, ok in passphrase_checks(passphrase):
         if not ok:
-            raise EnrolmentError(gettext("Passphrase belum memenuhi aturan: %(rule)s.", rule=text), "passphrase")
+            raise InputError(gettext("Passphrase belum memenuhi aturan: %(rule)s.", rule=text), "passphrase")
     if passphrase != confirmation:
-        raise EnrolmentError(gettext("Konfirmasi passphrase tidak sama dengan passphrase."), "confirmation")
+        raise InputError(gettext("Konfirmasi passphrase tidak sama dengan passphrase."), "confirmation")
 
 
 def open_link(raw_token: str) -> Account:
@@ -55,15 +56,15 @@ def open_link(raw_token: str) -> Account:
 def recheck_selfie(account: Account, image: bytes, ip: str | None = None) -> faces.FaceCheck:
     """Step 2: a new selfie with exactly one face that matches the registry photo, when there is one.
 
-    A face that does not match is written to the audit trail: the caller commits after that error too.
+    A face that does not match is written to the audit trail, which the refusal keeps.
     """
     reference = registries.registry().photo(account.profile.nik)
     result = faces.compare(image, reference, current_app.config["FACE_MATCH_THRESHOLD"])
     if result.matched is False:
         record(subscriber_actor(account, ip), "certificate.selfie_mismatch", "account", account.id, details={"score": round(result.score, 3)})
-        raise EnrolmentError(
+        raise InputError(
             gettext("Wajah pada swafoto tidak cocok dengan foto data kependudukan. Ambil ulang dengan wajah menghadap kamera."),
-            "selfie",
+            "selfie", keep_changes=True,
         )
     return result
 
@@ -82,12 +83,12 @@ def subject_of(account: Account) -> dict[str, str]:
 def issue(account: Account, raw_token: str, passphrase: str, confirmation: str, agreed: bool, actor: Actor) -> Certificate:
     """Make the key and certificate; the link is used up, and a second submit never makes a second certificate.
 
-    :raises EnrolmentError: a rule is broken or the agreement was not accepted.
+    :raises InputError: a rule is broken or the agreement was not accepted.
     :raises tokens.TokenError: the link was already used or has expired.
     """
     check_passphrase(passphrase, confirmation)
     if not agreed:
-        raise EnrolmentError(gettext("Baca perjanjian pemilik sertifikat sampai akhir lalu pilih \u201cSetuju\u201d."), "agreement")
+        raise InputError(gettext("Baca perjanjian pemilik sertifikat sampai akhir lalu pilih \u201cSetuju\u201d."), "agreement")
     token = tokens.consume(raw_token, SET_PASSPHRASE)
     if token.account_id != account.id:
         raise tokens.TokenInvalid()
@@ -100,11 +101,6 @@ def issue(account: Account, raw_token: str, passphrase: str, confirmation: str, 
     except StaleDataError as exc:  # a concurrent submit issued it first
         raise tokens.TokenInvalid(gettext("Sertifikat untuk tautan ini sudah diterbitkan.")) from exc
     until = certificate.not_after.strftime("%d-%m-%Y")
-    notifications.queue_email(
-        account.email,
-        "Sertifikat elektronik Anda sudah terbit",
-        f"Yth. {account.name},\n\nSertifikat elektronik Anda berstatus ISSUE dan berlaku sampai {until}.\n"
-        "Jangan berikan passphrase Anda kepada siapa pun.\n",
-        account_id=account.id,
-    )
+    notifications.email_message(account.email, "certificate_issued", {"name": account.name, "until": until},
+                                account_id=account.id)
     return certificate

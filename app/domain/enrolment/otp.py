@@ -1,6 +1,6 @@
 """Six-digit one-time codes sent by WhatsApp to verify a phone number; only an argon2 hash is stored.
 
-The code goes straight to the gateway (``notifications.send_whatsapp_now``), never through the
+The code goes straight to the gateway (``notifications.whatsapp_message_now``), never through the
 outbox. Wrong tries are counted on the code's row in the caller's transaction: a view MUST
 commit after ``OtpWrong`` and ``OtpLocked`` too (not roll back), or the count is lost.
 """
@@ -21,22 +21,22 @@ from ...extensions import db
 from ...models.token import OtpCode
 from ...models.types import utcnow
 from ...platform import notifications
+from ..errors import InputError
 
 # A code lives for minutes and allows five tries: a modest cost is enough.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
-MESSAGE = (
-    "Kode verifikasi Paraf Anda: {code}. Berlaku {minutes} menit. "
-    "Jangan berikan kode ini kepada siapa pun, termasuk petugas."
-)
 
-
-class OtpError(Exception):
+class OtpError(InputError):
     """A code cannot be sent or accepted; the text tells the person what to do."""
+
+    field = "code"
 
 
 class OtpThrottled(OtpError):
     """A new code was asked for too soon."""
+
+    status = 429
 
     def __init__(self, seconds_to_wait: int):
         self.seconds_to_wait = seconds_to_wait
@@ -65,6 +65,8 @@ class OtpExpired(OtpError):
 class OtpWrong(OtpError):
     """The code does not match; ``remaining`` tries are left."""
 
+    keep_changes = True  # the wrong try counts toward the code's lock
+
     def __init__(self, remaining: int):
         self.remaining = remaining
         super().__init__(gettext("Kode OTP salah. Sisa percobaan: %(remaining)d.", remaining=remaining))
@@ -72,6 +74,8 @@ class OtpWrong(OtpError):
 
 class OtpLocked(OtpError):
     """Too many wrong tries for this code."""
+
+    keep_changes = True
 
     def __init__(self, max_attempts: int = 5):
         super().__init__(
@@ -152,7 +156,7 @@ def send(account_id: int, phone: str, purpose: str = "phone", now: datetime | No
     destination = notifications.whatsapp_number(phone)
     row, code = _create(account_id, destination, purpose, now)
     try:
-        notifications.send_whatsapp_now(destination, MESSAGE.format(code=code, minutes=_setting("OTP_TTL_MINUTES")))
+        notifications.whatsapp_message_now(destination, "phone_code", {"code": code, "minutes": _setting("OTP_TTL_MINUTES")})
     except notifications.NotificationError:
         # Not delivered: forget it, so it neither counts against the limits nor replaces the previous code.
         db.session.delete(row)

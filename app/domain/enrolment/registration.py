@@ -23,6 +23,7 @@ from ...platform.audit import Actor, record
 from ...urls import public_url
 from ..accounts import tokens
 from ..accounts.passwords import hash_password, one_time_password
+from ..errors import InputError
 from . import faces, identity, otp, registries, request_letters
 
 ACTIVATION = "activation"
@@ -33,14 +34,6 @@ SET_PASSPHRASE = "set_passphrase"
 SET_PASSPHRASE_TTL = timedelta(hours=24)
 
 log = logging.getLogger(__name__)
-
-
-class EnrolmentError(ValueError):
-    """Input that cannot be accepted, with a message (Indonesian msgid, translated) saying what to fix."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -59,7 +52,7 @@ def _clean_email(raw: str, field: str = "email") -> str:
     email = (raw or "").strip().lower()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or " " in email or len(email) > 254:
-        raise EnrolmentError(gettext("Alamat e-mail tidak valid. Contoh: nama@instansi.go.id"), field)
+        raise InputError(gettext("Alamat e-mail tidak valid. Contoh: nama@instansi.go.id"), field)
     return email
 
 
@@ -67,7 +60,7 @@ def _check_domain(email: str, agency: Agency, field: str = "email") -> None:
     domain = email.rsplit("@", 1)[1]
     allowed = agency.email_domain.lower()
     if domain != allowed and not domain.endswith("." + allowed):
-        raise EnrolmentError(gettext("Gunakan e-mail dinas dengan domain %(domain)s.", domain=agency.email_domain), field)
+        raise InputError(gettext("Gunakan e-mail dinas dengan domain %(domain)s.", domain=agency.email_domain), field)
 
 
 def _invalid(field: str):
@@ -77,20 +70,20 @@ def _invalid(field: str):
         try:
             return call(*args)
         except identity.InvalidInput as exc:
-            raise EnrolmentError(str(exc), field) from exc
+            raise InputError(str(exc), field) from exc
 
     return wrap
 
 
 def _unique(email: str, nik: str) -> None:
     if db.session.execute(select(Account.id).where(Account.email == email)).first():
-        raise EnrolmentError(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
+        raise InputError(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
     if db.session.execute(select(SubscriberProfile.account_id).where(SubscriberProfile.nik == nik)).first():
-        raise EnrolmentError(gettext("NIK ini sudah terdaftar di Paraf."), "nik")
+        raise InputError(gettext("NIK ini sudah terdaftar di Paraf."), "nik")
 
 
 def validate_registration(raw: dict, agency: Agency) -> Registration:
-    """Check a verifier's registration form or CSV row; raise :class:`EnrolmentError` on the first problem."""
+    """Check a verifier's registration form or CSV row; raise :class:`InputError` on the first problem."""
     name = _invalid("name")(identity.check_name, raw.get("name", ""))
     nik = (raw.get("nik") or "").strip()
     _invalid("nik")(identity.parse_nik, nik)
@@ -104,22 +97,16 @@ def validate_registration(raw: dict, agency: Agency) -> Registration:
     try:
         letter = request_letters.required_letter(agency, raw.get("letter"))
     except request_letters.LetterError as exc:
-        raise EnrolmentError(str(exc), exc.field) from exc
+        raise InputError(str(exc), exc.field) from exc
     return Registration(name=name, nik=nik, nip=nip, email=email, phone=phone, letter_id=letter.id if letter else None)
 
 
 def _send_activation(account: Account) -> None:
     raw = tokens.issue(account.id, ACTIVATION, ACTIVATION_TTL)
     link = public_url("enrolment.activate", token=raw)
-    agency = account.agency.name if account.agency else "instansi Anda"
-    notifications.queue_email(
-        account.email,
-        "Aktivasi akun sertifikat elektronik Paraf",
-        f"Yth. {account.name},\n\nAnda didaftarkan untuk sertifikat elektronik oleh verifikator {agency}.\n"
-        "Buka tautan berikut dalam 24 jam untuk mengaktifkan akun (hanya dapat dipakai sekali):\n\n{activation}\n",
-        links={"activation": link},
-        account_id=account.id,
-    )
+    agency = account.agency.name if account.agency else None
+    notifications.email_message(account.email, "activation", {"name": account.name, "agency": agency},
+                                links={"activation": link}, account_id=account.id)
 
 
 def register(agency: Agency, registration: Registration, actor: Actor) -> Account:
@@ -155,10 +142,10 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
     matching = [a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())]
     agency = max(matching, key=lambda a: len(a.email_domain), default=None)  # the most specific domain wins
     if agency is None:
-        raise EnrolmentError(gettext("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf."), "agency_email")
+        raise InputError(gettext("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf."), "agency_email")
     person = registries.registry().find_person(nik.strip())
     if person is None:
-        raise EnrolmentError(gettext("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda."), "nik")
+        raise InputError(gettext("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda."), "nik")
     registration = Registration(name=person.name, nik=nik.strip(), nip="", email=agency_email, phone="")
     _unique(registration.email, registration.nik)
     account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=agency_email, name=person.name)
@@ -174,7 +161,7 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
 def resend_activation(account: Account, actor: Actor) -> None:
     """Send a new activation link; the previous one stops working."""
     if account.status not in (AccountStatus.REGISTERED, AccountStatus.REJECTED):
-        raise EnrolmentError(gettext("Tautan aktivasi hanya dapat dikirim ulang sebelum data dikirim atau setelah ditolak."))
+        raise InputError(gettext("Tautan aktivasi hanya dapat dikirim ulang sebelum data dikirim atau setelah ditolak."))
     _send_activation(account)
     record(actor, "account.resend_activation", "account", account.id)
 
@@ -187,13 +174,9 @@ def subscriber_actor(account: Account, ip: str | None = None) -> Actor:
 def open_activation(raw_token: str, ip: str | None = None) -> Account:
     """Use an activation link (single use) and return its account; raise ``tokens.TokenError`` if it is not valid.
 
-    A refused link is written to the audit trail: the caller commits after ``TokenError`` too.
+    The caller audits a refused link (``web.refuse_link``).
     """
-    try:
-        token = tokens.consume(raw_token, ACTIVATION)
-    except tokens.TokenError:
-        tokens.record_refusal(raw_token, ACTIVATION, Actor("anonymous", ip=ip))
-        raise
+    token = tokens.consume(raw_token, ACTIVATION)
     account = db.session.get(Account, token.account_id)
     record(subscriber_actor(account, ip), "account.activation_opened", "account", account.id)
     return account
@@ -206,7 +189,7 @@ def editable(account: Account) -> bool:
 
 def _require_editable(account: Account) -> SubscriberProfile:
     if not editable(account):
-        raise EnrolmentError(gettext("Data sudah dikirim dan sedang diverifikasi; tidak dapat diubah lagi."))
+        raise InputError(gettext("Data sudah dikirim dan sedang diverifikasi; tidak dapat diubah lagi."))
     return account.profile
 
 
@@ -223,9 +206,10 @@ def save_personal(account: Account, name: str, front_title: str, back_title: str
     nik_info = identity.parse_nik(profile.nik)
     person = registries.registry().find_person(profile.nik)
     if person is None or _normalised(person.name) != _normalised(name):
-        profile.population_match = False
-        raise EnrolmentError(
-            gettext("Nama dan NIK tidak cocok dengan data kependudukan. Tulis nama sesuai KTP, tanpa gelar."), "name"
+        profile.population_match = False  # kept for the verifier, although the step is refused
+        raise InputError(
+            gettext("Nama dan NIK tidak cocok dengan data kependudukan. Tulis nama sesuai KTP, tanpa gelar."), "name",
+            keep_changes=True,
         )
     profile.population_match = True
     profile.name, profile.front_title, profile.back_title = name, front, back
@@ -267,11 +251,13 @@ def save_service(account: Account, employment: str, nip: str = "", unit: str = "
         _invalid("nip")(identity.check_nip_matches_nik, nip_info, identity.parse_nik(profile.nik))
         servant = registries.registry().find_civil_servant(nip.strip())
         if servant is None:
-            profile.asn_match = False
-            raise EnrolmentError(gettext("NIP tidak ditemukan di data kepegawaian. Periksa kembali NIP Anda."), "nip")
+            profile.asn_match = False  # kept for the verifier, although the step is refused
+            raise InputError(gettext("NIP tidak ditemukan di data kepegawaian. Periksa kembali NIP Anda."), "nip",
+                             keep_changes=True)
         if servant.nik != profile.nik:
             profile.asn_match = False
-            raise EnrolmentError(gettext("NIP ini terdaftar untuk NIK lain. Periksa kembali NIP Anda."), "nip")
+            raise InputError(gettext("NIP ini terdaftar untuk NIK lain. Periksa kembali NIP Anda."), "nip",
+                             keep_changes=True)
         profile.asn_match = _normalised(servant.name) == _normalised(profile.name)
         profile.nip, profile.unit, profile.position, profile.province = servant.nip, servant.unit, servant.position, servant.province
         profile.employment = Employment.ASN
@@ -281,7 +267,7 @@ def save_service(account: Account, employment: str, nip: str = "", unit: str = "
         profile.province = _invalid("province")(identity.check_free_text, province, gettext("Provinsi"))
         profile.nip, profile.employment, profile.asn_match = profile.nik, Employment.NON_ASN, None
     else:
-        raise EnrolmentError(gettext("Pilih status kepegawaian: ASN atau Non-ASN."), "employment")
+        raise InputError(gettext("Pilih status kepegawaian: ASN atau Non-ASN."), "employment")
     profile.wizard_step = max(profile.wizard_step, 3)
 
 
@@ -328,13 +314,13 @@ def submit(account: Account, privacy: bool, agreement: bool, actor: Actor) -> st
     """
     profile = _require_editable(account)
     if not (privacy and agreement):
-        raise EnrolmentError(
+        raise InputError(
             gettext("Centang kedua persetujuan (kebijakan privasi dan perjanjian pemilik sertifikat) untuk melanjutkan."),
             "consent",
         )
     missing = missing_steps(profile)
     if missing:
-        raise EnrolmentError(gettext("Lengkapi dulu: %(steps)s.", steps=", ".join(missing)))
+        raise InputError(gettext("Lengkapi dulu: %(steps)s.", steps=", ".join(missing)))
     now = utcnow()
     profile.consent_privacy_at = profile.consent_agreement_at = now
     profile.agreement_version, profile.submitted_at = AGREEMENT_VERSION, now
@@ -373,16 +359,13 @@ def pending_request(account: Account) -> Certificate | None:
 def send_set_passphrase(account: Account, actor: Actor) -> None:
     """Send the set-passphrase link by e-mail and WhatsApp; an earlier link stops working."""
     if pending_request(account) is None:
-        raise EnrolmentError(gettext("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini."))
+        raise InputError(gettext("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini."))
     raw = tokens.issue(account.id, SET_PASSPHRASE, SET_PASSPHRASE_TTL)
     link = public_url("enrolment.issue_start", token=raw)
-    body = (
-        f"Yth. {account.name},\n\nData Anda sudah diverifikasi. Buka tautan berikut dalam 24 jam untuk membuat "
-        "passphrase dan menerbitkan sertifikat elektronik Anda:\n\n{set_passphrase}\n"
-    )
-    notifications.queue_email(account.email, "Penerbitan sertifikat elektronik Paraf", body, {"set_passphrase": link}, account.id)
+    context, links = {"name": account.name}, {"set_passphrase": link}
+    notifications.email_message(account.email, "set_passphrase", context, links, account.id)
     if account.profile and account.profile.phone_verified_at:
-        notifications.queue_whatsapp(account.profile.phone, body, {"set_passphrase": link}, account.id)
+        notifications.whatsapp_message(account.profile.phone, "set_passphrase", context, links, account.id)
     record(actor, "certificate.set_passphrase_link_sent", "account", account.id)
 
 
@@ -418,12 +401,7 @@ def send_account_message(account: Account, password: str | None) -> bool:
     if password is None:
         return True
     try:
-        notifications.send_email_now(
-            account.email,
-            "Akun portal Paraf",
-            f"Nama pengguna portal: {account.username}\nKata sandi sekali pakai: {password}\n"
-            "Ganti kata sandi dan pasang aplikasi autentikator saat pertama kali masuk.",
-        )
+        notifications.email_message_now(account.email, "portal_account", {"username": account.username, "password": password})
     except notifications.NotificationError:
         log.warning("the portal account e-mail of account %d could not be sent", account.id)
         return False
@@ -434,7 +412,7 @@ def reject(account: Account, reason: str, actor: Actor) -> None:
     """Reject the data with a reason the subscriber will read; they can correct it and send again."""
     reason = (reason or "").strip()
     if len(reason) < 5:
-        raise EnrolmentError(
+        raise InputError(
             gettext("Tulis alasan penolakan (minimal 5 karakter) agar pemohon tahu apa yang harus diperbaiki."), "reason"
         )
     lifecycle.apply(account, "account", "reject", actor, reason=reason)

@@ -21,6 +21,7 @@ from flask_babel import gettext
 
 from ...extensions import db
 from ...models import AsnRecord, PopulationRecord
+from ..errors import Unavailable
 from . import identity
 from .identity import InvalidInput
 
@@ -34,7 +35,7 @@ POPULATION_COLUMNS = ("nik", "name", "birth_date", "gender", "photo")
 ASN_COLUMNS = ("nip", "nik", "name", "agency_code", "unit", "position", "province")
 
 
-class RegistryUnavailable(RuntimeError):
+class RegistryUnavailable(Unavailable):
     """The registry service could not be reached or answered nonsense."""
 
     def __init__(self, message: str | None = None):

@@ -23,6 +23,7 @@ from ...models import Agency, DispositionStep, RequestLetter
 from ...models.types import utcnow
 from ...platform.audit import Actor, record
 from ..accounts import evidence
+from ..errors import InputError
 
 LETTER_AREA = "letters"
 CHAIN_MAX_STEPS = 10
@@ -33,12 +34,8 @@ CSV_COLUMNS = ("nomor_surat", "tanggal_surat", "pengirim", "perihal", "pegawai_d
                "mulai", "selesai", "oleh", "catatan", "menit", "tepat_waktu")
 
 
-class LetterError(ValueError):
+class LetterError(InputError):
     """Input about a letter that cannot be accepted; ``field`` names the form field to mark."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @dataclass(frozen=True)

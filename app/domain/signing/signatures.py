@@ -10,11 +10,6 @@ from flask import current_app
 from flask_babel import gettext, ngettext
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from signer import keys as signer_keys
-from signer import pdf
-from signer.errors import PdfError, SignerError, WrongPassphrase
-from signer.stamp import Stamp
-
 from ...extensions import db
 from ...lifecycle import AccountStatus, CertificateStatus
 from ...models import Account, Certificate, SignedDocument
@@ -23,16 +18,29 @@ from ...models.types import utcnow
 from ...platform.audit import Actor, record
 from ...urls import public_url
 from .. import keys
+from ..errors import Conflict
+from ..key_errors import (
+    DocumentPasswordWrong,
+    DocumentUnusable,
+    EncryptedDocument,
+    KeyServiceUnavailable,
+    NotAPdfDocument,
+    PassphraseDoesNotOpen,
+    StampUnusable,
+)
 
 Box = tuple[float, float, float, float]
 
 
-class SigningRefused(Exception):
+class SigningRefused(Conflict):
     """Signing is not possible now; the message says why and what to do."""
 
 
 class PassphraseWrong(SigningRefused):
     """The passphrase was wrong; ``remaining`` tries are left before signing locks."""
+
+    status = 422
+    keep_changes = True  # the wrong try counts toward the signing lock
 
     def __init__(self, message: str, remaining: int):
         super().__init__(message)
@@ -42,9 +50,13 @@ class PassphraseWrong(SigningRefused):
 class SigningLocked(SigningRefused):
     """Too many wrong passphrases in a row: only a passphrase reset lifts the lock."""
 
+    keep_changes = True  # the try that locks must reach the database
+
 
 class DocumentRefused(SigningRefused):
     """A file cannot be signed (not a PDF, damaged, encrypted, empty, too large)."""
+
+    status = 422
 
     def __init__(self, message: str, filename: str, reason: str = "damaged"):
         super().__init__(message)
@@ -124,20 +136,19 @@ def check_document(upload: Upload, password: str | None = None) -> PdfFileReader
             "too_large",
         )
     try:
-        return pdf.open_reader(upload.data, password=password)
-    except PdfError as exc:
+        return keys.read_pdf(upload.data, password=password)
+    except DocumentUnusable as exc:
         raise _refused(upload.filename, exc) from exc
 
 
-def _refused(filename: str, exc: PdfError) -> DocumentRefused:
-    text = str(exc)
-    if "password does not open" in text:
+def _refused(filename: str, exc: DocumentUnusable) -> DocumentRefused:
+    if isinstance(exc, DocumentPasswordWrong):
         return DocumentRefused(gettext("Kata sandi tidak membuka berkas %(name)s.", name=filename), filename, "wrong_password")
-    if "encrypted" in text or "password" in text:
+    if isinstance(exc, EncryptedDocument):
         return DocumentRefused(gettext(
             "Berkas %(name)s terenkripsi atau dilindungi kata sandi. Hapus proteksinya lalu unggah lagi.", name=filename
         ), filename, "encrypted")
-    if "not a PDF" in text:
+    if isinstance(exc, NotAPdfDocument):
         return DocumentRefused(gettext("Berkas %(name)s bukan PDF.", name=filename), filename, "not_pdf")
     return DocumentRefused(gettext(
         "Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=filename
@@ -187,8 +198,8 @@ def check_passphrase(account: Account, certificate: Certificate, passphrase: str
     :raises SigningLocked: wrong, and that was the last try.
     """
     try:
-        signer_keys.open_sealed(certificate.key_blob, passphrase)
-    except WrongPassphrase:
+        keys.check_passphrase(certificate, passphrase)
+    except PassphraseDoesNotOpen:
         raise _wrong_passphrase(account, actor) from None
     account.wrong_passphrases = 0
 
@@ -221,7 +232,7 @@ def sign_documents(
             for upload in uploads:
                 where, info = upload.placement or placement, upload.details or details
                 record_id = public_id()
-                stamp = Stamp(name=display_name(account), position=info.acting_as or position,
+                stamp = keys.Stamp(name=display_name(account), position=info.acting_as or position,
                               qr_url=public_url("verify.record", public_id=record_id), image=info.image)
                 options = {"level": level, "reason": info.reason or None, "location": info.location or None,
                            "contact_info": info.contact_info or None}
@@ -231,12 +242,12 @@ def sign_documents(
                     options.update(page=where.page, box=where.box, stamp=stamp)
                 try:
                     signed = sign(upload.data, **options)
-                except PdfError as exc:
+                except DocumentUnusable as exc:
                     raise _refused(upload.filename, exc) from exc
                 results.append((upload, where, info, record_id, signed))
-    except WrongPassphrase:
+    except PassphraseDoesNotOpen:
         raise _wrong_passphrase(account, actor) from None
-    except SignerError as exc:  # PdfError was turned into DocumentRefused per file above
+    except (KeyServiceUnavailable, StampUnusable) as exc:  # an unusable document was refused per file above
         raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
     account.wrong_passphrases = 0
     records = []

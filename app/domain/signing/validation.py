@@ -11,14 +11,13 @@ from asn1crypto import x509
 from flask_babel import gettext
 from sqlalchemy import select
 
-from signer.errors import PdfError
-from signer.validate import SignatureReport, validate_pdf
-
 from ...extensions import db
 from ...lifecycle import CertificateStatus
 from ...models import Certificate, SignedDocument, Workflow, WorkflowSigner
 from ...models.types import utcnow
 from .. import keys
+from ..key_errors import DocumentUnusable
+from ..keys import SignatureReport
 from .signatures import DocumentRefused, Upload, check_document
 
 _EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
@@ -104,11 +103,9 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
     :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
     """
     reader = check_document(Upload(filename, data), password)
-    hierarchy = keys.context().hierarchy()
     try:
-        reports = validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=current_crls(), ocsps=[], password=password,
-                               reader=reader)
-    except PdfError as exc:
+        reports = keys.validate(data, current_crls(), password=password, reader=reader)
+    except DocumentUnusable as exc:
         raise DocumentRefused(
             gettext("Berkas %(name)s rusak atau tanda tangan di dalamnya tidak dapat dibaca.", name=filename), filename
         ) from exc

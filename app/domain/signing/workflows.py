@@ -5,8 +5,9 @@ incremental revision, so each later signature only fills a field that already ex
 form-filling change, which keeps the earlier signatures valid in Adobe Reader and pdfsig).
 ``sign`` signs into the field of the signer whose turn it is, through
 ``signing.sign_documents``; ``decline`` stops the workflow with a reason. The workflow's
-status is written only here. Like every service, nothing here commits: the view commits once
-(and must commit after :class:`signing.PassphraseWrong`, which counts the wrong try).
+status moves only through ``lifecycle.apply``, guarded (compare-and-swap), so of two windows
+signing or declining at once only one wins. Like every service, nothing here commits: the view
+commits once (and must commit after :class:`signing.PassphraseWrong`, which counts the wrong try).
 
 Pages are numbered from 1 here, in the database and on the pages; boxes are
 ``(x1, y1, x2, y2)`` in PDF points in the page's coordinate space.
@@ -21,21 +22,21 @@ from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import gettext
-from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import selectinload
 
-from signer import pdf
-from signer.errors import PdfError
-
+from ... import lifecycle
 from ...extensions import db
 from ...lifecycle import CertificateStatus
 from ...models import Account, Certificate, Role, SubscriberProfile, Workflow, WorkflowSigner, WorkflowStatus
 from ...models.signing import public_id
 from ...models.types import utcnow
 from ...platform import notifications
-from ...platform.audit import Actor, record
+from ...platform.audit import Actor
 from ...urls import public_url
+from .. import keys
+from ..errors import InputError
+from ..key_errors import DocumentUnusable
 from . import signatures
 from .signatures import Details, Placement, Upload
 
@@ -54,16 +55,14 @@ POSITIONS = tuple(f"{row}-{column}" for row in range(1, ROWS + 1) for column in 
 MARGIN, GAP, STAMP_HEIGHT = 36.0, 8.0, 66.0
 
 
-class WorkflowError(Exception):
+class WorkflowError(InputError):
     """A workflow cannot be created or changed as asked; the message says what to fix."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class NotYourTurn(WorkflowError):
     """The account is a signer, but an earlier signer has not signed yet."""
+
+    status = 409
 
 
 class SignerSpec(NamedTuple):
@@ -105,20 +104,6 @@ def position_box(page_box: Box, name: str) -> Box:
 def default_position(index: int) -> str:
     """Return the preset position suggested for the signer at ``index`` (0-based): left to right, bottom up."""
     return POSITIONS[index % len(POSITIONS)]
-
-
-def _page_boxes(data: bytes) -> list[Box]:
-    """Return the visible area (CropBox, else MediaBox) of every page."""
-    reader = pdf.open_reader(data)
-    boxes = []
-    for index in range(int(reader.root["/Pages"]["/Count"])):
-        page = reader.find_page_for_modification(index)[0].get_object()
-        box = find_inherited_value_in_tree(page, "/CropBox", "/Parent") or find_inherited_value_in_tree(page, "/MediaBox", "/Parent")
-        if box is None or len(box) != 4:
-            raise PdfError(f"page {index + 1} has no usable MediaBox")
-        x1, y1, x2, y2 = (float(value) for value in box)
-        boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
-    return boxes
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -294,13 +279,15 @@ def my_turn(workflow: Workflow, account: Account) -> WorkflowSigner:
 # --- notifications -----------------------------------------------------------------------------
 
 
-def _tell(account: Account, subject: str, body: str) -> None:
-    """Queue an e-mail (and a WhatsApp message when the number is verified) to an account."""
-    notifications.queue_email(account.email, subject, body, account_id=account.id)
+def _tell(account: Account, message: str, workflow: Workflow, **context) -> None:
+    """Queue a message about ``workflow`` by e-mail (and WhatsApp when the number is verified) to an account."""
+    context = {"name": signatures.display_name(account), "title": workflow.title,
+               "link": public_url("workflows.detail", public_id=workflow.public_id), **context}
+    notifications.email_message(account.email, message, context, account_id=account.id)
     profile = account.profile
     if profile is not None and profile.phone and profile.phone_verified_at is not None:
         try:
-            notifications.queue_whatsapp(profile.phone, f"{subject}\n\n{body}", account_id=account.id)
+            notifications.whatsapp_message(profile.phone, message, context, account_id=account.id)
         except notifications.NotificationError:
             log.warning("workflow notice: account %s has an unusable WhatsApp number", account.id)
 
@@ -308,47 +295,20 @@ def _tell(account: Account, subject: str, body: str) -> None:
 def _notify_turn(workflow: Workflow, signer: WorkflowSigner) -> None:
     account = db.session.get(Account, signer.account_id)
     owner = db.session.get(Account, workflow.owner_id)
-    link = public_url("workflows.detail", public_id=workflow.public_id)
-    total = len(workflow.signers)
-    earlier = (
-        "Penandatangan sebelum Anda sudah menandatangani."
-        if signer.position > 1
-        else "Anda adalah penandatangan pertama."
-    )
-    body = (
-        f"Yth. {signatures.display_name(account)},\n\n"
-        f"{signatures.display_name(owner)} meminta tanda tangan elektronik Anda pada dokumen \"{workflow.title}\".\n"
-        f"Mode tanda tangan berurutan: Anda adalah penandatangan ke-{signer.position} dari {total}. {earlier}\n\n"
-        f"Buka tautan berikut, baca dokumennya, lalu tanda tangani dengan passphrase Anda (atau tolak dengan alasan):\n\n"
-        f"{link}\n"
-    )
-    _tell(account, f"Giliran Anda menandatangani: {workflow.title}", body)
+    _tell(account, "workflow_turn", workflow, owner=signatures.display_name(owner), position=signer.position,
+          total=len(workflow.signers))
 
 
 def _notify_declined(workflow: Workflow, signer: WorkflowSigner, reason: str) -> None:
     owner = db.session.get(Account, workflow.owner_id)
-    link = public_url("workflows.detail", public_id=workflow.public_id)
-    body = (
-        f"Yth. {signatures.display_name(owner)},\n\n"
-        f"{_name(signer.account_id)} (penandatangan ke-{signer.position} dari {len(workflow.signers)}) menolak "
-        f"menandatangani dokumen \"{workflow.title}\".\n\nAlasan: {reason}\n\n"
-        f"Alur tanda tangan dihentikan; penandatangan berikutnya tidak diminta menandatangani. "
-        f"Perbaiki dokumennya lalu buat alur baru bila perlu.\n\nRincian: {link}\n"
-    )
-    _tell(owner, f"Alur tanda tangan dihentikan: {workflow.title}", body)
+    _tell(owner, "workflow_declined", workflow, signer=_name(signer.account_id), position=signer.position,
+          total=len(workflow.signers), reason=reason)
 
 
 def _notify_completed(workflow: Workflow) -> None:
-    link = public_url("workflows.detail", public_id=workflow.public_id)
     people = [workflow.owner_id] + [s.account_id for s in workflow.signers]
     for account_id in dict.fromkeys(people):
-        account = db.session.get(Account, account_id)
-        body = (
-            f"Yth. {signatures.display_name(account)},\n\n"
-            f"Dokumen \"{workflow.title}\" sudah ditandatangani oleh semua {len(workflow.signers)} penandatangan.\n\n"
-            f"Lihat rincian dan unduh dokumen bertanda tangan:\n\n{link}\n"
-        )
-        _tell(account, f"Dokumen selesai ditandatangani: {workflow.title}", body)
+        _tell(db.session.get(Account, account_id), "workflow_completed", workflow, total=len(workflow.signers))
 
 
 # --- changes -----------------------------------------------------------------------------------
@@ -391,8 +351,8 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
         _check_signer(owner, number, spec.account)
 
     try:
-        pages = _page_boxes(upload.data)
-    except PdfError:
+        pages = keys.page_boxes(upload.data)
+    except DocumentUnusable:
         raise WorkflowError(gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=upload.filename), "file") from None
     placed: list[tuple[int, Box]] = []
     for number, spec in enumerate(specs, start=1):
@@ -428,16 +388,16 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
 
     identifier = public_id()
     try:
-        existing = pdf.signature_fields(pdf.open_pdf(upload.data))
-    except PdfError:
+        existing = keys.signature_field_names(upload.data)
+    except DocumentUnusable:
         raise WorkflowError(gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=upload.filename), "file") from None
     names = [f"Penandatangan{number}" for number in range(1, len(specs) + 1)]
     if any(name in existing for name in names):
         names = [f"{name}_{identifier[:8]}" for name in names]
-    fields = [pdf.SignatureField(name=name, page=page - 1, box=box) for name, (page, box) in zip(names, placed, strict=True)]
+    fields = [keys.SignatureField(name=name, page=page - 1, box=box) for name, (page, box) in zip(names, placed, strict=True)]
     try:
-        prepared = pdf.add_signature_fields(upload.data, fields)
-    except PdfError:
+        prepared = keys.add_signature_fields(upload.data, fields)
+    except DocumentUnusable:
         raise WorkflowError(gettext("Kolom tanda tangan tidak dapat ditambahkan ke %(name)s. Simpan ulang sebagai PDF lalu unggah lagi.", name=upload.filename), "file") from None
 
     filename = Path(upload.filename.replace("\\", "/")).name.strip() or "dokumen.pdf"
@@ -449,10 +409,10 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
         title=title,
         filename=filename[-255:],
         current_path=stored,
-        status=WorkflowStatus.ACTIVE,
     )
     db.session.add(workflow)
-    db.session.flush()
+    lifecycle.apply(workflow, "workflow", "create", actor,
+                    details={"title": title, "signers": [spec.account.id for spec in specs], "pages": len(pages)})
     for number, (spec, name, (page, box)) in enumerate(zip(specs, names, placed, strict=True), start=1):
         db.session.add(WorkflowSigner(
             workflow_id=workflow.id, position=number, account_id=spec.account.id, field_name=name, page=page,
@@ -461,8 +421,6 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
     db.session.flush()
     db.session.refresh(workflow, ["signers"])
     _write(folder() / f"{identifier}.pdf", prepared)
-    record(actor, "workflow.create", "workflow", identifier,
-           details={"title": title, "signers": [spec.account.id for spec in specs], "pages": len(pages)})
     _notify_turn(workflow, workflow.signers[0])
     return workflow
 
@@ -489,22 +447,19 @@ def sign(workflow: Workflow, account: Account, passphrase: str, details: Details
     if claimed != 1:
         raise WorkflowError(gettext("Dokumen ini sudah ditandatangani atau ditolak di jendela lain. Muat ulang halaman."))
     following = next((s for s in workflow.signers if s.position > mine.position and s.signed_at is None), None)
-    values = {"current_path": document.stored_path}
-    if following is None:
-        values.update(status=WorkflowStatus.COMPLETED, completed_at=now)
-    moved = db.session.execute(
-        update(Workflow).where(Workflow.id == workflow.id, Workflow.status == WorkflowStatus.ACTIVE).values(**values)
-    ).rowcount
-    if moved != 1:
-        raise WorkflowError(gettext("Alur ini baru saja dihentikan atau diselesaikan. Muat ulang halaman."))
-    db.session.refresh(workflow)
+    try:  # guarded: a decline or the last signature in another window may have closed the workflow meanwhile
+        lifecycle.apply(workflow, "workflow", "sign", actor,
+                        details={"position": mine.position, "document": document.public_id},
+                        values={"current_path": document.stored_path}, guard=True)
+        if following is None:
+            lifecycle.apply(workflow, "workflow", "complete", actor, details={"signers": len(workflow.signers)},
+                            values={"completed_at": now}, guard=True)
+    except lifecycle.Stale:
+        raise WorkflowError(gettext("Alur ini baru saja dihentikan atau diselesaikan. Muat ulang halaman.")) from None
     db.session.refresh(mine)
-    record(actor, "workflow.sign", "workflow", workflow.public_id,
-           details={"position": mine.position, "document": document.public_id})
     if following is not None:
         _notify_turn(workflow, following)
     else:
-        record(actor, "workflow.complete", "workflow", workflow.public_id, details={"signers": len(workflow.signers)})
         _notify_completed(workflow)
     return mine
 
@@ -526,15 +481,14 @@ def decline(workflow: Workflow, account: Account, reason: str, actor: Actor) -> 
         .where(WorkflowSigner.id == mine.id, WorkflowSigner.signed_at.is_(None), WorkflowSigner.declined_at.is_(None))
         .values(declined_at=now, decline_reason=reason)
     ).rowcount
-    moved = db.session.execute(
-        update(Workflow)
-        .where(and_(Workflow.id == workflow.id, Workflow.status == WorkflowStatus.ACTIVE))
-        .values(status=WorkflowStatus.DECLINED, decline_reason=reason)
-    ).rowcount
-    if claimed != 1 or moved != 1:
-        raise WorkflowError(gettext("Dokumen ini sudah ditandatangani atau ditolak di jendela lain. Muat ulang halaman."))
-    db.session.refresh(workflow)
+    taken = gettext("Dokumen ini sudah ditandatangani atau ditolak di jendela lain. Muat ulang halaman.")
+    if claimed != 1:
+        raise WorkflowError(taken)
+    try:  # guarded: the workflow may have been closed in another window meanwhile
+        lifecycle.apply(workflow, "workflow", "decline", actor, reason, {"position": mine.position},
+                        values={"decline_reason": reason}, guard=True)
+    except lifecycle.Stale:
+        raise WorkflowError(taken) from None
     db.session.refresh(mine)
-    record(actor, "workflow.decline", "workflow", workflow.public_id, reason=reason, details={"position": mine.position})
     _notify_declined(workflow, mine, reason)
     return mine

@@ -24,8 +24,9 @@ from ...models.types import utcnow
 from ...platform import notifications
 from ...platform.audit import Actor, record
 from ...urls import public_url
-from ..certificates import data_changes, sla
-from . import authenticators, evidence, tokens
+from ..accounts import authenticators, evidence, tokens
+from ..errors import Conflict
+from . import data_changes, sla
 
 AUTHENTICATOR_RESET = "authenticator-reset"
 AUTHENTICATOR_RESET_TTL = timedelta(hours=24)
@@ -38,7 +39,7 @@ KIND_LABELS = {
 }
 
 
-class SuspensionError(Exception):
+class SuspensionError(Conflict):
     """A suspension step is refused; the text says why and what to do."""
 
 
@@ -103,9 +104,10 @@ def _verifiers(account: Account) -> list[Account]:
     ).scalars()) if account.agency_id else []
 
 
-def _tell_verifiers(account: Account, subject: str, body: str) -> None:
+def _tell_verifiers(account: Account, message: str, **context) -> None:
+    context = {"name": account.name, "email": account.email, **context}
     for verifier in _verifiers(account):
-        notifications.queue_email(verifier.email, subject, body, account_id=account.id)
+        notifications.email_message(verifier.email, message, context, account_id=account.id)
 
 
 def suspend(account: Account, reason: str, actor: Actor) -> Suspension:
@@ -123,20 +125,9 @@ def suspend(account: Account, reason: str, actor: Actor) -> Suspension:
                      suspended_at=utcnow())
     db.session.add(row)
     db.session.flush()
-    notifications.queue_email(
-        account.email, "Akun Paraf Anda ditangguhkan",
-        f"Yth. {account.name},\n\nAkun sertifikat elektronik Anda ditangguhkan oleh RA karena terindikasi disusupi "
-        f"(compromised): {reason}\nSelama ditangguhkan Anda tidak dapat masuk ke portal maupun menandatangani dokumen.\n\n"
-        "Untuk mengaktifkan ulang, hubungi verifikator instansi Anda dan siapkan: formulir reset autentikator, bukti pindai "
-        "antivirus (mode full scan) pada perangkat Anda, dan bukti penggantian kata sandi e-mail dinas.\n",
-        account_id=account.id,
-    )
-    _tell_verifiers(
-        account, f"Akun {account.name} ditangguhkan",
-        f"Akun {account.name} ({account.email}) ditangguhkan oleh RA: {reason}\n\nUntuk aktivasi ulang, unggah di halaman "
-        "akun tersebut formulir reset autentikator, bukti pindai antivirus (full scan) dan bukti penggantian kata sandi "
-        "e-mail dinas, lalu legalisasi.\n",
-    )
+    notifications.email_message(account.email, "account_suspended", {"name": account.name, "reason": reason},
+                                account_id=account.id)
+    _tell_verifiers(account, "account_suspended_verifier", reason=reason)
     return row
 
 
@@ -206,23 +197,15 @@ def send_back(suspension: Suspension, reason: str, actor: Actor) -> None:
     db.session.flush()
     record(actor, "account.reactivation_returned", "account", suspension.account_id, reason)
     account = db.session.get(Account, suspension.account_id)
-    _tell_verifiers(account, f"Permintaan aktivasi ulang {account.name} dikembalikan",
-                    f"RA mengembalikan permintaan aktivasi ulang akun {account.name} ({account.email}): {reason}\n\n"
-                    "Perbaiki dokumen di halaman akun, lalu legalisasi lagi.\n")
+    _tell_verifiers(account, "reactivation_returned", reason=reason)
 
 
 def send_reset_link(account: Account, actor: Actor) -> None:
     """Send the single-use authenticator-reset link to the subscriber (an earlier one stops working)."""
     raw = tokens.issue(account.id, AUTHENTICATOR_RESET, AUTHENTICATOR_RESET_TTL)
     hours = int(AUTHENTICATOR_RESET_TTL.total_seconds() // 3600)
-    notifications.queue_email(
-        account.email, "Reset autentikator akun Paraf",
-        f"Yth. {account.name},\n\nAkun sertifikat elektronik Anda sudah diaktifkan ulang. Semua aplikasi autentikator lama "
-        f"sudah dihapus. Buka tautan berikut dalam {hours} jam (hanya dapat dipakai sekali) untuk memasang aplikasi "
-        "autentikator baru:\n\n{reset}\n\nSetelah itu masuk dengan kata sandi portal dan kode dari aplikasi baru; Anda akan "
-        "diminta mengganti kata sandi portal.\n",
-        {"reset": public_url("auth.reset_authenticator", token=raw)}, account.id,
-    )
+    notifications.email_message(account.email, "authenticator_reset", {"name": account.name, "hours": hours},
+                                {"reset": public_url("auth.reset_authenticator", token=raw)}, account.id)
     record(actor, "account.authenticator_reset_sent", "account", account.id)
 
 
@@ -248,9 +231,7 @@ def reactivate(suspension: Suspension, actor: Actor) -> Account:
     db.session.flush()
     record(actor, "auth.authenticators_reset", "account", account.id, details={"devices_removed": removed})
     send_reset_link(account, actor)
-    _tell_verifiers(account, f"Akun {account.name} diaktifkan ulang",
-                    f"RA menyetujui aktivasi ulang akun {account.name} ({account.email}). Pemilik menerima tautan reset "
-                    "autentikator melalui e-mail.\n")
+    _tell_verifiers(account, "account_reactivated")
     return account
 
 

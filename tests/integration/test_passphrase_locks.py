@@ -1,0 +1,177 @@
+"""Every path that takes a passphrase locks on the fifth wrong one, in the database; only a reset lifts the lock.
+
+One test, parametrised over the portal's signing page, a workflow's signing step, the agency head's
+form, the passphrase change (its old passphrase), the eSign API and CSC ``credentials/authorize``.
+Each path is driven through its real HTTP endpoint; the counter and the lock are read from the
+database after every try.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.domain.accounts import tokens
+from app.domain.accounts.passwords import hash_password
+from app.domain.certificates import after_issuance, data_changes
+from app.extensions import db
+from app.models import Account, Agency, Role, SubscriberProfile
+from app.platform.audit import Actor
+from tests.api_helpers import b64, basic, make_client
+from tests.pdfs import make_pdf
+from tests.subscribers import Subscriber, create_staff, create_subscriber, signed_in_client
+
+pytestmark = pytest.mark.slow
+NEW_PASSPHRASE = "Baru#Sesudah-Reset2026"
+PORTAL_PASSWORD = "Kata-Sandi#Portal2026"
+
+
+@dataclass
+class Path:
+    """A subscriber and one way to try a passphrase on their behalf; ``attempt`` returns the HTTP status."""
+
+    person: Subscriber
+    attempt: Callable[[str], int]
+
+
+def _portal_signing(app) -> Path:
+    person = create_subscriber(app)
+    client = signed_in_client(app, person.user_id)
+    uploaded = client.post("/tandatangan", data={"files": [(io.BytesIO(make_pdf()), "surat.pdf")]},
+                           content_type="multipart/form-data")
+    assert uploaded.status_code == 303, uploaded.get_data(as_text=True)
+    batch_id = uploaded.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    form = {"mode": "invisible", "page": "0", "x": "300", "y": "40", "reason": "", "location": "",
+            "acting_kind": "", "acting_position": ""}
+    return Path(person, lambda passphrase: client.post(f"/tandatangan/{batch_id}",
+                                                       data={**form, "passphrase": passphrase}).status_code)
+
+
+def _workflow_signing(app) -> Path:
+    owner = create_subscriber(app, name="Sri Wahyuni")
+    person = create_subscriber(app, name="Agus Salim", agency_id=owner.agency_id)
+    created = signed_in_client(app, owner.user_id).post(
+        "/alur/baru", content_type="multipart/form-data",
+        data={"title": "Nota Dinas", "file": (io.BytesIO(make_pdf()), "surat.pdf"), "signer": [str(person.id)],
+              "page": [""], "slot": ["1-kiri"]})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    public_id = created.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    client = signed_in_client(app, person.user_id)
+    return Path(person, lambda passphrase: client.post(f"/alur/{public_id}/tandatangani",
+                                                       data={"passphrase": passphrase}).status_code)
+
+
+def _agency_head_form(app) -> Path:
+    subscriber = create_subscriber(app)
+    head = create_subscriber(app, name="Ketut Wedari", position="Kepala Dinas", agency_id=subscriber.agency_id)
+    with app.app_context():
+        db.session.get(Account, head.id).role = Role.AGENCY_HEAD
+        code = "L" + secrets.token_hex(4).upper()
+        target = Agency(code=code, name=f"Dinas Tujuan {code}", email_domain=f"{code.lower()}.go.id")
+        db.session.add(target)
+        db.session.commit()
+        target_id, domain = target.id, target.email_domain
+    verifier = signed_in_client(app, create_staff(app, Role.VERIFIER, subscriber.agency_id).user_id)
+    moved = verifier.post(f"/verifikator/akun/{subscriber.id}/migrasi",
+                          data={"agency": target_id, "email": f"pindah@{domain}", "position": "Kepala Balai",
+                                "unit": "Balai Uji", "province": "DI Yogyakarta"})
+    assert moved.status_code == 303, moved.get_data(as_text=True)
+    with app.app_context():
+        change_id = data_changes.open_request(db.session.get(Account, subscriber.id)).id
+    client = signed_in_client(app, head.user_id)
+    return Path(head, lambda passphrase: client.post(f"/pimpinan/formulir/{change_id}",
+                                                     data={"passphrase": passphrase}).status_code)
+
+
+def _passphrase_change(app) -> Path:
+    person = create_subscriber(app)
+    client = signed_in_client(app, person.user_id)
+    replacement = "Ganti#Passphrase2026"
+    return Path(person, lambda old: client.post("/sertifikat/ubah-passphrase", data={
+        "old": old, "passphrase": replacement, "confirmation": replacement, "agreement": "setuju"}).status_code)
+
+
+def _nik(app, person: Subscriber) -> str:
+    with app.app_context():
+        return db.session.execute(select(SubscriberProfile.nik).where(SubscriberProfile.account_id == person.id)).scalar_one()
+
+
+def _esign_api(app) -> Path:
+    person = create_subscriber(app)
+    _name, headers = make_client(app, [person.agency_id])
+    nik, client = _nik(app, person), app.test_client()
+    return Path(person, lambda passphrase: client.post("/api/v2/sign/pdf", headers=headers, json={
+        "nik": nik, "passphrase": passphrase, "file": [b64(make_pdf())]}).status_code)
+
+
+def _csc_authorize(app) -> Path:
+    person = create_subscriber(app)
+    with app.app_context():
+        account = db.session.get(Account, person.id)
+        account.password_hash = hash_password(PORTAL_PASSWORD)
+        db.session.commit()
+        username = account.username
+    client = app.test_client()
+    login = client.post("/csc/v2/auth/login", headers=basic(username, PORTAL_PASSWORD))
+    assert login.status_code == 200, login.get_json()
+    headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    digest = base64.b64encode(hashlib.sha256(b"dokumen").digest()).decode()
+
+    known: list[str] = []
+
+    def authorize(pin: str) -> int:
+        listed = client.post("/csc/v2/credentials/list", json={}, headers=headers).get_json()["credentialIDs"]
+        known[:] = listed or known  # a locked account lists none: try its last credential anyway
+        body = {"credentialID": known[0], "numSignatures": 1, "hash": [digest], "PIN": pin}
+        return client.post("/csc/v2/credentials/authorize", headers=headers, json=body).status_code
+
+    return Path(person, authorize)
+
+
+PATHS = {
+    "portal-signing": _portal_signing,
+    "workflow-signing": _workflow_signing,
+    "agency-head-form": _agency_head_form,
+    "passphrase-change": _passphrase_change,
+    "esign-api-v2": _esign_api,
+    "csc-authorize": _csc_authorize,
+}
+
+
+def _lock_state(app, account_id: int) -> tuple[int, bool]:
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        return account.wrong_passphrases, account.signing_locked_at is not None
+
+
+def _reset(app, account_id: int) -> None:
+    """Reset the passphrase as the reset wizard's last step does: a new key and certificate, the lock lifted."""
+    with app.app_context():
+        account = db.session.get(Account, account_id)
+        raw = tokens.issue(account.id, after_issuance.PASSPHRASE_RESET, timedelta(hours=1))
+        after_issuance.reset_passphrase(account, raw, NEW_PASSPHRASE, NEW_PASSPHRASE, True, Actor("test"))
+        db.session.commit()
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+def test_fifth_wrong_passphrase_locks_in_the_database_and_only_a_reset_lifts_it(app, name):
+    path = PATHS[name](app)
+    account_id = path.person.id
+    for tries in range(1, 5):
+        assert path.attempt(f"salah-{tries}-{path.person.passphrase}") >= 400
+        assert _lock_state(app, account_id) == (tries, False)
+    assert path.attempt("salah-5") >= 400
+    assert _lock_state(app, account_id) == (5, True)
+    assert path.attempt(path.person.passphrase) >= 400  # the right passphrase no longer opens the key
+    assert _lock_state(app, account_id) == (5, True)
+    _reset(app, account_id)
+    assert _lock_state(app, account_id) == (0, False)
+    assert path.attempt(NEW_PASSPHRASE) < 400
