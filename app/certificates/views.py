@@ -25,12 +25,8 @@ bp = Blueprint("certificates", __name__, url_prefix="/sertifikat")
 RESET_STEPS = 3  # 1 explanation, 2 selfie, 3 passphrase and agreement
 
 
-class LinkRefused(Exception):
+class LinkRefused(DomainError):
     """The reset wizard cannot go on: no link opened in this browser, or the link is no longer valid."""
-
-    def __init__(self, message: str, status: int):
-        super().__init__(message)
-        self.status = status
 
 
 @bp.app_context_processor
@@ -199,11 +195,11 @@ def reset_start(token: str):
 def _reset_link() -> tuple[Account, str]:
     raw = session.get("reset_token")
     if not raw:
-        raise LinkRefused(_("Buka tautan reset passphrase dari WhatsApp atau e-mail Anda."), 403)
+        raise LinkRefused(_("Buka tautan reset passphrase dari WhatsApp atau e-mail Anda."), status=403)
     try:
         account, _certificate = after_issuance.open_reset(raw)
     except tokens.TokenError as exc:
-        raise LinkRefused(str(exc), 410) from exc
+        raise LinkRefused(exc.message, status=410) from exc
     return account, raw
 
 
