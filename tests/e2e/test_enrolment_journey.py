@@ -92,6 +92,7 @@ def enrol(app, live_server, setup, smtp_server, whatsapp_gateway, browser, perso
 
     verifier.goto(f"{live_server.url}/verifikator/?q={person['nik']}")
     verifier.get_by_role("link", name=person["name"]).click()
+    verifier.wait_for_load_state("networkidle")  # a click on a page still loading is lost on a busy machine
     return verifier, phone, email
 
 
