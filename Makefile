@@ -5,6 +5,7 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+THREADS ?= 4
 CERTIFICATE_SWEEP_SECONDS ?= 3600
 export HOST PORT
 
@@ -14,7 +15,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 SYSTEM_PACKAGES := softhsm2 poppler-utils libnss3-tools fonts-dejavu-core openssl
 TEST_PACKAGES := chromium
 
-.PHONY: run test system test-system venv instance
+.PHONY: run test bench system test-system venv instance
 
 # Install the Debian packages in $(1) that are missing (root, or sudo, or a clear message).
 define apt_ensure
@@ -34,8 +35,16 @@ run: system venv instance
 	$(FLASK) outbox work --loop --interval 5 & worker=$$!; \
 	$(FLASK) certificates sweep --loop --interval $(CERTIFICATE_SWEEP_SECONDS) & sweeper=$$!; \
 	trap 'kill $$worker $$sweeper 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) \
+	$(VENV)/bin/gunicorn --worker-class gthread --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
 		--graceful-timeout 10 --access-logfile - --error-logfile - wsgi:app
+
+# Every figure of bench/README.md, each against its baseline in the same run (about 8 minutes on 2 cores).
+bench: test-system venv
+	$(PY) bench/sign.py --rounds 10
+	$(PY) bench/ocsp.py --rounds 5
+	$(PY) bench/verify.py --rounds 5
+	$(PY) bench/memory.py
+	$(PY) bench/load.py --seconds 120 --sequential-seconds 40
 
 test: test-system venv
 	$(PY) -m pytest $(PYTEST_ARGS)

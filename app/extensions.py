@@ -1,4 +1,6 @@
-"""Extension singletons, bound to the app in ``create_app``."""
+"""Extension singletons, bound to the app in ``create_app``; SQLite connections set up for concurrent requests."""
+
+import sqlite3
 
 from flask_babel import Babel
 from flask_htmx import HTMX
@@ -6,8 +8,12 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+"""How long a SQLite write waits for another connection's write lock before it fails as ``database is locked``."""
 
 
 class Base(DeclarativeBase):
@@ -30,3 +36,14 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 htmx = HTMX()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_for_concurrency(dbapi_connection, _record) -> None:
+    """Put a SQLite database in WAL mode (readers never wait for the writer) and wait for a busy write lock."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()

@@ -1,151 +1,112 @@
-"""Measure signing speed against SoftHSM, with a software-key pyHanko baseline run in the same process.
+"""Measure Paraf's signing against plain pyHanko, each comparison interleaved A/B/A/B in one run.
 
-Usage: ``.venv/bin/python bench/sign.py [--rounds N]``. It builds a throw-away
-instance (SoftHSM token, CA hierarchy, one subscriber) in a temp folder and
-prints: raw RSA-2048 signs/s in the HSM (1 and 2 threads), unlock+sign
-latency, one-page PDF signing latency at B-B and B-LT through Paraf, and the
-ratio to plain pyHanko B-B signing with a software key.
+Usage: ``.venv/bin/python bench/sign.py [--rounds N]``. It builds a throw-away instance (SoftHSM token, CA
+hierarchy, the demo data set with its API client and subscriber) in a temp folder. The baseline is plain
+pyHanko signing the same one-page PDF at PAdES B-B with a software RSA-2048 key parsed once, in a separate
+process that never imports Paraf (bench/pyhanko_sign.py). Paraf signs through ``POST /api/v2/sign/pdf`` (the
+Flask test client: HTTP Basic, JSON and base64, the passphrase's argon2id, the HSM, PAdES B-LT with the
+in-process TSA and embedded revocation data), as a batch of 10 files in one call, and visible against
+invisible with the key unlocked once. Each row: median (min–max, CPU median) of the rounds, the baseline
+measured in the same rounds, their ratio and the target of issue 11.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import base64
+import os
 import sys
-import threading
-import time
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from baseline import PyhankoBaseline  # noqa: E402  (bench/ is on the path when a script runs)
 from flask_migrate import upgrade  # noqa: E402
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noqa: E402
-from pyhanko.sign import signers  # noqa: E402
-from throwaway import throwaway_app  # noqa: E402  (bench/ is on the path when a script runs)
-from timing import median_ms  # noqa: E402
+from throwaway import throwaway_app  # noqa: E402
+from timing import Sample, interleave, timed  # noqa: E402
 
+from app.api.openapi import example_pdf  # noqa: E402
+from app.demo import seed  # noqa: E402
 from app.domain import keys  # noqa: E402
+from app.domain.signing import signatures  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.platform.audit import Actor  # noqa: E402
-from signer import ca  # noqa: E402
-from signer import keys as signer_keys
+from app.models import Account, SubscriberProfile  # noqa: E402
 
-PASSPHRASE = "Rahasia#123"
-
-PAGE_OBJECTS = (
-    b"<< /Type /Catalog /Pages 2 0 R >>",
-    b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R"
-    b" /Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>",
-    b"<< /Length 58 >>\nstream\nBT /F1 14 Tf 72 770 Td (Surat Keputusan Nomor 1/2026) Tj ET\nendstream",
-)
+BATCH = 10
+STAMP_BOX = (40.0, 60.0, 280.0, 150.0)
+VISIBLE = {"tampilan": "VISIBLE", "page": 1, "originX": 40, "originY": 60, "width": 240, "height": 90}
 
 
-def one_page_pdf() -> bytes:
-    """Return a one-page PDF, written object by object with its cross-reference table."""
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(PAGE_OBJECTS, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(PAGE_OBJECTS) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Root 1 0 R /Size %d >>\nstartxref\n%d\n%%%%EOF\n" % (len(PAGE_OBJECTS) + 1, xref)
-    return bytes(out)
-
-
-
-def signs_per_second(hsm, threads: int, per_thread: int) -> float:
-    """Return RSA-2048 signatures per second with the token's OCSP key, over ``threads`` threads."""
-    def work():
-        for _ in range(per_thread):
-            hsm.sign(ca.OCSP, b"x" * 64)
-
-    workers = [threading.Thread(target=work) for _ in range(threads)]
-    start = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return threads * per_thread / (time.perf_counter() - start)
-
-
-def software_signer() -> signers.SimpleSigner:
-    """Return a pyHanko signer with an RSA-2048 software key and a self-signed certificate."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Baseline")])
-    now = datetime.now(timezone.utc)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now).not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return signers.SimpleSigner.load_pkcs12_data(
-        serialization.pkcs12.serialize_key_and_certificates(
-            b"baseline", key, cert, None, serialization.NoEncryption()
-        ),
-        other_certs=[],
-        passphrase=None,
-    )
+def row(figure: str, paraf: Sample, baseline: Sample | None, target: str, rate: bool = False) -> tuple[str, ...]:
+    """Return one printed row: figure, Paraf, baseline, ratio (Paraf time / baseline time: wall, CPU) and target."""
+    ratio = f"{paraf.median / baseline.median:.2f}x (CPU {paraf.cpu_median / baseline.cpu_median:.2f}x)" if baseline else "-"
+    return figure, paraf.cell(rate), baseline.cell(rate) if baseline else "-", ratio, target
 
 
 def main() -> None:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20, help="rounds per latency measurement (median)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds per comparison")
     args = parser.parse_args()
 
-    app = throwaway_app()
-    document = one_page_pdf()
-    baseline_signer = software_signer()
-
+    app = throwaway_app("paraf-bench-sign-")
     with app.app_context():
         upgrade()
         keys.init_pki()
-        certificate = keys.issue_subscriber_certificate(
-            {"country_name": "ID", "organization_name": "Bench", "common_name": "Bench Subscriber"}, PASSPHRASE, Actor("bench")
-        )
+        credentials = seed()
         db.session.commit()
-        ctx = keys.context()
+    api, subscriber = credentials["api_client"], credentials["subscriber"]
+    token = base64.b64encode(f"{api['username']}:{api['password']}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    client = app.test_client()
+    document = example_pdf()
+    encoded = base64.b64encode(document).decode()
+    baseline = PyhankoBaseline(document)
 
-        def unlock_and_sign():
-            with signer_keys.unlock(ctx.hsm, certificate.key_blob, PASSPHRASE) as key:
-                key.sign(b"document digest")
+    def api_sign(count: int = 1, properties: dict | None = None) -> None:
+        body = {"nik": subscriber["nik"], "passphrase": subscriber["passphrase"], "file": [encoded] * count}
+        if properties:
+            body["signatureProperties"] = properties
+        response = client.post("/api/v2/sign/pdf", json=body, headers=headers)
+        assert response.status_code == 200, response.get_json()
 
-        def baseline():
-            out = io.BytesIO()
-            signers.sign_pdf(
-                IncrementalPdfFileWriter(io.BytesIO(document)),
-                signers.PdfSignatureMetadata(field_name="Signature1"),
-                signer=baseline_signer,
-                output=out,
-            )
+    rows = []
+    try:
+        one = interleave({"paraf": timed(api_sign), "baseline": baseline.timed()}, args.rounds)
+        rows.append(row("API sign, 1 page, B-LT, passphrase vs pyHanko B-B", one["paraf"], one["baseline"],
+                        "p50 <= 100 ms and <= 2.5x"))
+        batch = interleave({"paraf": timed(lambda: api_sign(BATCH), BATCH), "baseline": baseline.timed(BATCH)},
+                           max(3, args.rounds // 3))
+        rows.append(row(f"batch of {BATCH} one-page PDFs in one API call (docs/s)", batch["paraf"], batch["baseline"],
+                        ">= 30 docs/s", rate=True))
+        api_look = interleave({"visible": timed(lambda: api_sign(properties=VISIBLE)), "invisible": timed(api_sign)},
+                              args.rounds)
+        rows.append(row("API sign visible / invisible, 1 page", api_look["visible"], api_look["invisible"], "<= 1.2x"))
+        with app.app_context():
+            account = db.session.execute(
+                db.select(Account).join(SubscriberProfile).where(SubscriberProfile.nik == subscriber["nik"])
+            ).scalar_one()
+            certificate = signatures.signing_certificate(account)
+            stamp = keys.Stamp(name=signatures.display_name(account), position="Kepala Bagian Umum",
+                               qr_url="https://paraf.example/v/abc")
+            with keys.unlocked(certificate, subscriber["passphrase"]) as sign:
+                look = interleave({
+                    "visible": timed(lambda: sign(document, page=0, box=STAMP_BOX, stamp=stamp)),
+                    "invisible": timed(lambda: sign(document)),
+                    "B-B": timed(lambda: sign(document, level="B-B")),
+                    "baseline": baseline.timed(),
+                }, args.rounds)
+        rows.append(row("visible / invisible B-LT, key unlocked once", look["visible"], look["invisible"], "<= 1.2x"))
+        rows.append(row("B-LT per document, key unlocked once, vs pyHanko B-B", look["invisible"], look["baseline"], "-"))
+        rows.append(row("B-B per document, key unlocked once, vs pyHanko B-B", look["B-B"], look["baseline"], "-"))
+    finally:
+        baseline.close()
 
-        rows = [
-            ("SoftHSM RSA-2048 signs/s, 1 thread", signs_per_second(ctx.hsm, 1, 1000), "/s"),
-            ("SoftHSM RSA-2048 signs/s, 2 threads", signs_per_second(ctx.hsm, 2, 1000), "/s"),
-            ("unlock (argon2id + unwrap) + sign + destroy", median_ms(unlock_and_sign, args.rounds * 2), "ms"),
-        ]
-        baseline_ms = median_ms(baseline, args.rounds)
-        bb_ms = median_ms(lambda: keys.sign_pdfs(certificate, PASSPHRASE, [document], level="B-B"), args.rounds)
-        lt_ms = median_ms(lambda: keys.sign_pdfs(certificate, PASSPHRASE, [document]), args.rounds)
-        rows += [
-            ("pyHanko B-B, software key (baseline)", baseline_ms, "ms"),
-            ("Paraf one-page PDF B-B (HSM, unlock included)", bb_ms, "ms"),
-            ("Paraf one-page PDF B-LT (HSM, TSA, OCSP+CRL embedded)", lt_ms, "ms"),
-        ]
-    print(f"{'measurement':58} {'value':>10}")
-    for label, value, unit in rows:
-        print(f"{label:58} {value:10.1f} {unit}")
-    print(f"{'ratio B-B Paraf / baseline':58} {bb_ms / baseline_ms:10.2f} x")
-    print(f"{'ratio B-LT Paraf / baseline':58} {lt_ms / baseline_ms:10.2f} x")
-    print(f"{'national service sign via API (measured ~900 ms) / B-LT':58} {900 / lt_ms:10.1f} x")
+    header = ("figure", "Paraf median (min-max, CPU)", "baseline (min-max, CPU)", "ratio", "target")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    for line in (header, *rows):
+        print(" | ".join(cell.ljust(width) for cell, width in zip(line, widths)))
+    print(f"{args.rounds} rounds; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ the validation context used while signing never fetches. Certificates are
 passed as DER and parsed inside each call, because asn1crypto objects must not
 be shared between threads.
 
-Give every call its own ``TimeStamper``: pyHanko caches parsed responses and
-certificates on it.
+A ``TimeStamper`` and a :class:`Prepared` hold parsed objects: keep each to one thread, and reuse them there
+across signatures (the TSA's certificates and the pre-sign validation are then worked out once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import zlib
@@ -22,15 +23,18 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
 
-from asn1crypto import x509
+from asn1crypto import tsp, x509
 from pyhanko.pdf_utils import misc
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
+from pyhanko.sign.attributes import CMSAttributeProvider
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, append_signature_field, enumerate_sig_fields
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, as_signing_certificate_v2
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, SignedAttributeProviderSpec
+from pyhanko.sign.signers.pdf_signer import PreSignValidationStatus
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
@@ -93,6 +97,20 @@ class RevocationData:
     ocsps: tuple[bytes, ...] = ()
 
 
+@dataclass
+class Prepared:
+    """What signatures by one certificate, at one level, with the same revocation data and time stamper share.
+
+    Filled by the first signature made with it: the never-fetching validation context, the pre-sign validation
+    (the signer's and the TSA's paths with their revocation checks) and the size reserved for the CMS. Keep it
+    to one thread.
+    """
+
+    context: ValidationContext | None = None
+    validation: PreSignValidationStatus | None = None
+    bytes_reserved: int | None = None
+
+
 @dataclass(frozen=True)
 class SignatureField:
     """An empty signature field to create: name, page index (0-based, negative from the end) and box."""
@@ -102,8 +120,38 @@ class SignatureField:
     box: Box
 
 
+@functools.lru_cache(maxsize=1024)
+def _signing_certificate_v2(cert: bytes) -> bytes:
+    """Return the DER of the signing-certificate-v2 attribute value naming ``cert``."""
+    return as_signing_certificate_v2(x509.Certificate.load(cert)).dump()
+
+
+class _SigningCertificate(CMSAttributeProvider):
+    """The signing-certificate-v2 attribute from DER encoded once: asn1crypto builds and encodes it slowly."""
+
+    attribute_type = "signing_certificate_v2"
+
+    def __init__(self, cert: bytes):
+        self._value = _signing_certificate_v2(cert)
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        """Return the attribute value, parsed lazily from its DER."""
+        return tsp.SigningCertificateV2.load(self._value)
+
+
+class _PadesAttributes(SignedAttributeProviderSpec):
+    """The signed attributes pyHanko gives a PAdES signature without CAdES extras: only signing-certificate-v2."""
+
+    def __init__(self, cert: bytes):
+        self._cert = cert
+
+    def signed_attr_providers(self, data_digest: bytes, digest_algorithm: str):
+        """Yield the one provider."""
+        yield _SigningCertificate(self._cert)
+
+
 class KeySigner(Signer):
-    """A pyHanko signer that delegates the private-key operation to a :class:`RawSigner`."""
+    """A pyHanko signer that delegates the private-key operation to a :class:`RawSigner` (PAdES signatures only)."""
 
     def __init__(self, key: RawSigner, cert: bytes, chain: Sequence[bytes]):
         signing_cert = x509.Certificate.load(cert)
@@ -114,6 +162,7 @@ class KeySigner(Signer):
             cert_registry=SimpleCertificateStore.from_certs([x509.Certificate.load(der) for der in chain]),
             embed_roots=True,
         )
+        self.signed_attr_prov_spec = _PadesAttributes(cert)
         self._key = key
         self._signature_size = (signing_cert.public_key.bit_size + 7) // 8
 
@@ -128,16 +177,20 @@ class KeySigner(Signer):
 
 def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to completion from sync code, also when this thread already runs an event loop."""
+    result: list[T] = []
+
+    async def run() -> None:
+        # The task must not hold the result: in the main thread asyncio.run repr()s the task (a signed PDF).
+        result.append(await make())
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        loop_running = False
+        asyncio.run(run())
     else:
-        loop_running = True
-    if not loop_running:
-        return asyncio.run(make())
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(lambda: asyncio.run(run())).result()
+    return result[0]
 
 
 def open_reader(pdf: bytes, strict: bool = False, password: str | None = None) -> PdfFileReader:
@@ -293,6 +346,7 @@ async def async_sign_pdf(
     reason: str | None = None,
     location: str | None = None,
     contact_info: str | None = None,
+    prepared: Prepared | None = None,
 ) -> bytes:
     """Sign a PDF as an incremental update; see :func:`sign_pdf`."""
     level = PadesLevel(level)
@@ -314,7 +368,10 @@ async def async_sign_pdf(
             raise ValueError("a visible stamp needs a box or an existing visible signature field")
         new_field = SigFieldSpec(sig_field_name=field, on_page=page, box=tuple(box) if box else None)
 
-    context = validation_context(chain, revocation, require_revocation=level.rank >= PadesLevel.B_LT.rank)
+    prepared = prepared or Prepared()
+    if prepared.context is None:
+        prepared.context = validation_context(chain, revocation, require_revocation=level.rank >= PadesLevel.B_LT.rank)
+    context = prepared.context
     meta = PdfSignatureMetadata(
         field_name=field,
         md_algorithm="sha256",
@@ -335,7 +392,7 @@ async def async_sign_pdf(
     )
     out = io.BytesIO()
     try:
-        await pdf_signer.async_sign_pdf(writer, output=out)
+        await _sign(pdf_signer, writer, out, prepared)
     except (PathBuildingError, PathValidationError, ValidationError) as exc:
         raise SigningFailed(f"the certificate does not validate: {exc}") from exc
     except TimestampRequestError as exc:
@@ -349,8 +406,26 @@ async def async_sign_pdf(
     except (zlib.error, KeyError, IndexError) as exc:
         raise PdfDamaged("the PDF is damaged and cannot be signed") from exc
     finally:
-        await context.aclose()
+        await context.aclose()  # it stays usable for the next signature
     return out.getvalue()
+
+
+async def _sign(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, out: io.BytesIO, prepared: Prepared) -> None:
+    """Do what ``PdfSigner.async_sign_pdf`` does, with the pre-sign validation and the CMS size from ``prepared``."""
+    session = pdf_signer.init_signing_session(writer)
+    if prepared.validation is None:
+        prepared.validation = await session.perform_presign_validation(writer)
+    if prepared.bytes_reserved is None:
+        prepared.bytes_reserved = await session.estimate_signature_container_size(prepared.validation, tight=False)
+    tbs = session.prepare_tbs_document(validation_info=prepared.validation, bytes_reserved=prepared.bytes_reserved)
+    digest, output = tbs.digest_tbs_document(output=out)
+    signed = await tbs.perform_signature(
+        document_digest=digest.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=session.system_time, adobe_revinfo_attr=prepared.validation.adobe_revinfo_attr
+        ),
+    )
+    await signed.post_signature_processing(output)
 
 
 def sign_pdf(pdf: bytes, key: RawSigner, cert: bytes, chain: Sequence[bytes], **options) -> bytes:
@@ -366,5 +441,8 @@ def sign_pdf(pdf: bytes, key: RawSigner, cert: bytes, chain: Sequence[bytes], **
     create (a name is generated if omitted). A new field is visible when
     ``box`` (x1, y1, x2, y2 in PDF points on page index ``page``) is given;
     the appearance shows ``stamp`` (default: the certificate's common name).
+
+    ``prepared`` (a :class:`Prepared` kept by the caller for this certificate, level, revocation data and
+    time stamper) spares the later signatures the pre-sign validation and the size estimate.
     """
     return run_sync(lambda: async_sign_pdf(pdf, key, cert, chain, **options))

@@ -3,7 +3,9 @@
 The stamp is a pyHanko stamp style, so pyHanko draws it as the appearance of
 the signature widget at signing time. Text is shaped with HarfBuzz from the
 configured font (DejaVu Sans by default) and embedded as a subset, which keeps
-names with diacritics readable and extractable. Lines are wrapped
+names with diacritics readable and extractable. Each font is cut down once per process to the Latin
+scripts and punctuation (a sixth of DejaVu's glyphs), so reading and subsetting it per stamp is cheap; a
+stamp with a character outside that uses the whole font. Lines are wrapped
 to the text column and the whole block is shrunk, then truncated, until it
 fits the box.
 """
@@ -12,12 +14,14 @@ from __future__ import annotations
 
 import functools
 import io
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import qrcode
 import uharfbuzz as hb
-from fontTools import ttLib
+from fontTools import subset, ttLib
 from PIL import Image, UnidentifiedImageError
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import ResourceType
@@ -93,30 +97,87 @@ class Stamp:
 
 # Tables HarfBuzz needs for shaping but the embedded subset does not; fontTools is slow to load them.
 _SHAPING_ONLY_TABLES = ("GPOS", "GSUB", "GDEF", "kern", "MATH", "JSTF", "BASE", "FFTM")
+# What the cut-down stamp font keeps: Basic Latin, Latin-1, Latin Extended-A/B and Additional, punctuation, currency.
+LATIN = frozenset((*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x1E00, 0x1F00), *range(0x2000, 0x2070),
+                   *range(0x20A0, 0x20D0)))
 
 
 @dataclass(frozen=True)
 class _FontData:
-    """A font's original bytes (for shaping) and a copy without shaping tables (for subsetting)."""
+    """A font's bytes for shaping, a copy without shaping tables (same glyph ids) for subsetting, and its characters."""
 
     original: bytes
     for_subset: bytes
+    characters: frozenset[int]
 
 
-@functools.lru_cache(maxsize=8)
-def _font_data(path: str) -> _FontData:
+def _save(font: ttLib.TTFont) -> bytes:
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=16)
+def _font_data(path: str, latin: bool = False) -> _FontData:
+    """Return the font at ``path``, cut down to :data:`LATIN` when ``latin`` (read and cut once per process)."""
     try:
         with open(path, "rb") as handle:
-            original = handle.read()
-        font = ttLib.TTFont(io.BytesIO(original))
+            font = ttLib.TTFont(io.BytesIO(handle.read()))
+        if "FFTM" in font:
+            del font["FFTM"]  # a FontForge timestamp fontTools cannot subset
+        if latin:
+            options = subset.Options(layout_features=["*"], glyph_names=True, notdef_outline=True, name_IDs=["*"],
+                                     name_languages=["*"], hinting=False, legacy_kern=True, ignore_missing_unicodes=True)
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(unicodes=LATIN)
+            subsetter.subset(font)
+        original = _save(font)
+        characters = frozenset(font.getBestCmap() or ())
         for tag in _SHAPING_ONLY_TABLES:
             if tag in font:
                 del font[tag]
-        out = io.BytesIO()
-        font.save(out)
-    except (OSError, ttLib.TTLibError) as exc:
+        for_subset = _save(font)
+    except (OSError, ttLib.TTLibError, AssertionError) as exc:
         raise AppearanceError(f"cannot read the stamp font {path}") from exc
-    return _FontData(original=original, for_subset=out.getvalue())
+    return _FontData(original=original, for_subset=for_subset, characters=characters)
+
+
+class _Subsets:
+    """The font programs embedded lately, by font and set of glyphs: a repeated stamp skips subsetting."""
+
+    def __init__(self, size: int = 256):
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple) -> bytes | None:
+        """Return the program kept under ``key``, if any."""
+        with self._lock:
+            program = self._items.get(key)
+            if program is not None:
+                self._items.move_to_end(key)
+            return program
+
+    def put(self, key: tuple, program: bytes) -> None:
+        """Keep ``program`` under ``key``, dropping the least recently used beyond the size."""
+        with self._lock:
+            self._items[key] = program
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_SUBSETS = _Subsets()
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """A font program already encoded, standing in for the ``TTFont`` pyHanko saves into the PDF."""
+
+    program: bytes
+
+    def save(self, out: io.BytesIO) -> None:
+        """Write the program."""
+        out.write(self.program)
 
 
 class _GlyphAccumulator(GlyphAccumulator):
@@ -127,11 +188,13 @@ class _GlyphAccumulator(GlyphAccumulator):
     most TrueType fonts) far apart. Scaling HarfBuzz and the widths to 1000
     units per em fixes both; fonts that already use 1000 are unchanged.
     Shaping uses the full font; subsetting a copy without the shaping tables
-    (glyph ids are the same) is several times faster.
+    (glyph ids are the same) is several times faster, and a subset made before
+    for the same glyphs is reused.
     """
 
-    def __init__(self, writer: BasePdfFileWriter, data: _FontData):
+    def __init__(self, writer: BasePdfFileWriter, data: _FontData, key: tuple):
         super().__init__(writer=writer, font_handle=io.BytesIO(data.for_subset), font_size=10)
+        self._key = key
         self._font_units = self.units_per_em
         self.units_per_em = 1000
         self.hb_font = hb.Font(hb.Face(data.original))
@@ -142,6 +205,15 @@ class _GlyphAccumulator(GlyphAccumulator):
         if not self._glyphs:
             self._get_cid_and_width(0)
         super().prepare_write()
+
+    def _extract_subset(self, options: subset.Options | None = None) -> None:
+        key = (*self._key, frozenset(self._glyphs))
+        program = _SUBSETS.get(key)
+        if program is None:
+            super()._extract_subset(options)
+            _SUBSETS.put(key, _save(self.tt))
+        else:  # pyHanko embeds the font by saving it: the same subset as before is "saved" as the bytes it was
+            self.cidfont_obj._tt = _Saved(program)
 
     def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
         cached = self._glyphs.get(glyph_id)
@@ -157,10 +229,11 @@ class _FontFactory(FontEngineFactory):
     """Create glyph accumulators from in-memory font bytes (pyHanko's own factory leaks a file handle)."""
 
     path: str
+    latin: bool = False
 
     def create_font_engine(self, writer: BasePdfFileWriter, obj_stream=None) -> GlyphAccumulator:
         """Return a fresh accumulator for ``writer``."""
-        return _GlyphAccumulator(writer, _font_data(self.path))
+        return _GlyphAccumulator(writer, _font_data(self.path, self.latin), (self.path, self.latin))
 
 
 def load_image(data: bytes) -> Image.Image:
@@ -185,8 +258,8 @@ def load_image(data: bytes) -> Image.Image:
 class _Font:
     """One embedded font of a stamp: shaping, measuring and its resource name."""
 
-    def __init__(self, writer: BasePdfFileWriter, path: str, resource: str):
-        self.engine = _FontFactory(path).create_font_engine(writer)
+    def __init__(self, writer: BasePdfFileWriter, path: str, resource: str, latin: bool = False):
+        self.engine = _FontFactory(path, latin).create_font_engine(writer)
         self.resource = resource
         hhea, head = self.engine.tt["hhea"], self.engine.tt["head"]
         self.ascent = hhea.ascent / head.unitsPerEm
@@ -333,7 +406,8 @@ class Appearance(BaseStamp):
         self.moment = datetime.strptime(ts, _TS_FORMAT) if ts else datetime.now(timezone.utc)
 
     def _qr(self, url: str) -> tuple[generic.IndirectObject, float]:
-        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1)
+        # A fixed mask: choosing the best of eight is most of the QR code's cost, and any mask scans.
+        qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=1, mask_pattern=0)
         qr.add_data(url)
         qr.make()
         image = qr.make_image(image_factory=PdfStreamQRImage)
@@ -378,11 +452,17 @@ class Appearance(BaseStamp):
         stamp: Stamp = self.style.stamp
         if width < 4:
             return []
-        regular = _Font(self.writer, look.font_path, "F1")
-        bold = _Font(self.writer, look.bold_font_path, "F2") if look.bold_font_path and stamp.name.strip() else regular
         date_line = look.display_time(self.moment)
         if look.date_label:
             date_line = f"{look.date_label}: {date_line}"
+        used = {ord(char) for text in (stamp.name, stamp.position, date_line, look.statement, ELLIPSIS) for char in text}
+        latin = used <= LATIN and all(
+            used <= _font_data(path, True).characters for path in (look.font_path, look.bold_font_path) if path
+        )
+        regular = _Font(self.writer, look.font_path, "F1", latin)
+        bold = (
+            _Font(self.writer, look.bold_font_path, "F2", latin) if look.bold_font_path and stamp.name.strip() else regular
+        )
         paragraphs = [
             Paragraph(stamp.name, bold, look.name_size, keep=1),
             Paragraph(stamp.position, regular, look.text_size),

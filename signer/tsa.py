@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from asn1crypto import algos, cms, core, tsp, x509
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from .ca import ISSUING, TSA, Hierarchy
+from .ca import TSA, Hierarchy
 from .config import PkiConfig
 from .hsm import Hsm
 
 DIGEST_SIZES = {"sha256": 32, "sha384": 48, "sha512": 64}
+GRANTED = bytes.fromhex("3003020100")  # PKIStatusInfo { status granted }
+SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")  # id-signedData
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    """Return one DER element: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + content
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The DER that is the same in every token of a TSA: its name, signing-certificate attribute, sid and certificates."""
+
+    name: bytes
+    signing_certificate: bytes
+    sid: bytes
+    certificates: bytes
 
 
 class TimeStampResp(core.Sequence):
@@ -29,12 +52,33 @@ def _rejection(fail_info: str, text: str) -> TimeStampResp:
 
 
 class TimeStampAuthority:
-    """Issue RFC 3161 time-stamp tokens signed by the HSM-resident TSA key."""
+    """Issue RFC 3161 time-stamp tokens signed by the HSM-resident TSA key.
+
+    What every token repeats (the TSA's name, certificates, signing-certificate attribute) is encoded once and
+    spliced in as DER: asn1crypto re-encodes a parsed certificate placed in a new structure, slowly. Only bytes
+    are kept, so one authority may serve several threads.
+    """
 
     def __init__(self, hsm: Hsm, hierarchy: Hierarchy, pki: PkiConfig):
         self.hsm = hsm
         self.hierarchy = hierarchy
         self.pki = pki
+
+    @functools.cached_property
+    def _pieces(self) -> _Pieces:
+        tsa_cert = self.hierarchy.cert(TSA)
+        sid = cms.SignerIdentifier(
+            name="issuer_and_serial_number",
+            value={"issuer": tsa_cert.issuer, "serial_number": tsa_cert.serial_number},
+        )
+        return _Pieces(
+            name=x509.GeneralName(name="directory_name", value=tsa_cert.subject).dump(),
+            signing_certificate=simple_cms_attribute(
+                "signing_certificate_v2", as_signing_certificate_v2(tsa_cert)
+            ).dump(),
+            sid=sid.dump(),
+            certificates=_der(0xA0, self.hierarchy.tsa + self.hierarchy.issuing),
+        )
 
     def respond(self, request: tsp.TimeStampReq, now: datetime | None = None) -> TimeStampResp:
         """Answer a parsed time-stamp request with a granted token or a rejection."""
@@ -45,7 +89,7 @@ class TimeStampAuthority:
         policy = request["req_policy"].native
         if policy is not None and policy != self.pki.tsa_policy_oid:
             return _rejection("unaccepted_policy", f"this TSA only issues policy {self.pki.tsa_policy_oid}")
-        tsa_cert = self.hierarchy.cert(TSA)
+        pieces = self._pieces
         info = {
             "version": "v1",
             "policy": self.pki.tsa_policy_oid,
@@ -53,7 +97,7 @@ class TimeStampAuthority:
             "serial_number": secrets.randbits(127),
             "gen_time": core.GeneralizedTime(now or datetime.now(timezone.utc)),
             "accuracy": {"seconds": 1},
-            "tsa": x509.GeneralName(name="directory_name", value=tsa_cert.subject),
+            "tsa": x509.GeneralName.load(pieces.name),
         }
         if request["nonce"].native is not None:
             info["nonce"] = request["nonce"]
@@ -62,7 +106,7 @@ class TimeStampAuthority:
             [
                 simple_cms_attribute("content_type", "tst_info"),
                 simple_cms_attribute("message_digest", hashlib.sha256(tst_info).digest()),
-                simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(tsa_cert)),
+                cms.CMSAttribute.load(pieces.signing_certificate),
             ]
         )
         signature = self.hsm.sign(TSA, signed_attrs.dump(), "sha256")
@@ -70,10 +114,7 @@ class TimeStampAuthority:
         signer_info = cms.SignerInfo(
             {
                 "version": "v1",
-                "sid": cms.SignerIdentifier(
-                    name="issuer_and_serial_number",
-                    value={"issuer": tsa_cert.issuer, "serial_number": tsa_cert.serial_number},
-                ),
+                "sid": cms.SignerIdentifier.load(pieces.sid),
                 "digest_algorithm": digest_algorithm,
                 "signed_attrs": signed_attrs,
                 "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
@@ -86,10 +127,13 @@ class TimeStampAuthority:
             "encap_content_info": {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_info)},
             "signer_infos": [signer_info],
         }
-        if request["cert_req"].native:
-            signed_data["certificates"] = [tsa_cert, self.hierarchy.cert(ISSUING)]
-        token = cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
-        return TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token})
+        encoded = cms.SignedData(signed_data)
+        content = encoded.contents
+        if request["cert_req"].native:  # [0] certificates go between encapContentInfo and signerInfos
+            infos = len(encoded["signer_infos"].dump())
+            content = content[:-infos] + pieces.certificates + content[-infos:]
+        token = _der(0x30, SIGNED_DATA + _der(0xA0, _der(0x30, content)))
+        return TimeStampResp.load(_der(0x30, GRANTED + token))
 
     def respond_der(self, request_der: bytes) -> bytes:
         """Answer a DER time-stamp request with a DER response; a malformed request is rejected."""

@@ -4,11 +4,14 @@ Trust is anchored in the given root only. Revocation data is what the caller
 passes plus what the document's DSS holds; nothing is fetched. Each call
 parses its own certificates, CRLs and OCSP responses once and shares them between the validation contexts of its
 signatures (asn1crypto objects are not thread-safe, but one call runs in one thread); every signature still gets
-fresh contexts, so no path or revocation result of one signature leaks into another.
+fresh contexts, so no path or revocation result of one signature leaks into another. The difference analysis
+of the revisions after each signature shares, across the signatures of one document, what depends on one revision
+alone (its orphaned objects, where each object was introduced), so only the per-pair comparisons repeat.
 """
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,8 +19,15 @@ from datetime import datetime
 
 from asn1crypto import crl, ocsp, x509
 from pyhanko.pdf_utils import generic, misc
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
+from pyhanko.sign.diff_analysis import (
+    DEFAULT_DIFF_POLICY,
+    ModificationLevel,
+    QualifiedWhitelistRule,
+    ReferenceUpdate,
+    StandardDiffPolicy,
+)
+from pyhanko.sign.diff_analysis.policies import _find_orphans
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     EmbeddedPdfSignature,
@@ -144,6 +154,43 @@ def _read_dss(reader: PdfFileReader) -> _Dss:
     return _Dss(list(dss.load_certs()), list(context.crls), list(context.ocsps), revision)
 
 
+class _OrphansOnce(QualifiedWhitelistRule):
+    """Clear a revision's orphaned objects at LTA-update level, as the standard policy does, finding them once per revision.
+
+    The orphans of a revision depend on that revision alone, yet the standard policy looks for them again for every
+    earlier signature. They are objects the previous revision could not reach, so no older base revision uses them
+    and clearing them through a rule has the same effect as the standard policy's direct clearing.
+    """
+
+    def __init__(self):
+        self._orphans: dict[int, set[generic.Reference]] = {}
+
+    def apply_qualified(self, old: HistoricalResolver, new: HistoricalResolver):
+        """Yield the orphans of ``new`` (whatever ``old`` is)."""
+        if new.revision not in self._orphans:
+            self._orphans[new.revision] = _find_orphans(new)
+        for ref in self._orphans[new.revision]:
+            yield ModificationLevel.LTA_UPDATES, ReferenceUpdate(ref)
+
+
+def _shared_diff_policy(reader: PdfFileReader) -> StandardDiffPolicy:
+    """Return pyHanko's default difference policy with the per-revision work shared by the signatures of ``reader``.
+
+    Also remembers, for this reader only, in which revision each object first appeared and last changed (the
+    xref sections never change once read; pyHanko scans them all on every lookup).
+    """
+    xrefs = reader.xrefs
+    xrefs.get_introducing_revision = functools.cache(xrefs.get_introducing_revision)
+    xrefs.get_last_change = functools.cache(xrefs.get_last_change)
+    return StandardDiffPolicy(
+        global_rules=[_OrphansOnce(), *DEFAULT_DIFF_POLICY.global_rules],
+        form_rule=DEFAULT_DIFF_POLICY.form_rule,
+        reject_object_freeing=DEFAULT_DIFF_POLICY.reject_object_freeing,
+        ignore_orphaned_objects=False,
+        ignore_identical_objects=DEFAULT_DIFF_POLICY.ignore_identical_objects,
+    )
+
+
 class _Contexts:
     """Fresh validation contexts over the same trust anchor and revocation data, parsed once per call.
 
@@ -151,7 +198,11 @@ class _Contexts:
     objects to every context makes building one cheap; each context still has its own registry and caches.
     """
 
-    def __init__(self, root: bytes, other_certs: Sequence[bytes], crls: Sequence[bytes], ocsps: Sequence[bytes], dss: _Dss):
+    def __init__(
+        self, root: bytes, other_certs: Sequence[bytes], crls: Sequence[bytes], ocsps: Sequence[bytes], dss: _Dss,
+        diff_policy: StandardDiffPolicy,
+    ):
+        self.diff_policy = diff_policy
         self.root = x509.Certificate.load(root)
         self.other_certs = [*_load_certs(other_certs), *dss.certs]
         self.crls = [*(crl.CertificateList.load(der) for der in crls), *dss.crls]
@@ -227,7 +278,9 @@ async def _validate_signature(
 ) -> SignatureReport:
     context = contexts.make("soft-fail")
     try:
-        status: PdfSignatureStatus = await async_validate_pdf_signature(sig, signer_validation_context=context)
+        status: PdfSignatureStatus = await async_validate_pdf_signature(
+            sig, signer_validation_context=context, diff_policy=contexts.diff_policy
+        )
     finally:
         await context.aclose()
     embedded = sig.other_embedded_certs
@@ -272,7 +325,7 @@ async def _validate_signature(
 async def _doc_timestamp_ok(sig: EmbeddedPdfSignature, contexts: _Contexts) -> bool:
     context = contexts.make("soft-fail")
     try:
-        status = await async_validate_pdf_timestamp(sig, validation_context=context)
+        status = await async_validate_pdf_timestamp(sig, validation_context=context, diff_policy=contexts.diff_policy)
     finally:
         await context.aclose()
     return bool(status.intact and status.valid and status.trusted)
@@ -292,7 +345,7 @@ async def async_validate_pdf(
         reader = open_reader(pdf_bytes, password=password)
     try:
         dss = _read_dss(reader)
-        contexts = _Contexts(root_der, other_certs, crls, ocsps, dss)
+        contexts = _Contexts(root_der, other_certs, crls, ocsps, dss, _shared_diff_policy(reader))
         doc_timestamps = [
             (ts.signed_revision, await _doc_timestamp_ok(ts, contexts)) for ts in reader.embedded_timestamp_signatures
         ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pypdfium2 as pdfium
+from typing import TYPE_CHECKING
 
 from ..domain.signing.uploads import _PDFIUM, PageGeometry
 from .errors import ApiError
+
+if TYPE_CHECKING:
+    import pypdfium2 as pdfium
 
 Box = tuple[float, float, float, float]
 
@@ -53,6 +56,8 @@ def stamp_box(data: bytes, index: int, page: int, x: float, y: float, width: flo
 
     :raises ApiError: the file cannot be read, the page does not exist or the tag is not found.
     """
+    import pypdfium2 as pdfium
+
     try:
         with _PDFIUM:
             document = pdfium.PdfDocument(data)

@@ -16,6 +16,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, render_template, request
 from markupsafe import Markup, escape
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..domain import keys
@@ -45,8 +46,11 @@ PUBLIC = ("api.openapi", "api.docs")
 
 @bp.before_request
 def authenticate():
-    """Bound the body size, then require HTTP Basic client credentials (the docs are public)."""
-    request.max_content_length = int(current_app.config["API_MAX_BODY_BYTES"])
+    """Refuse a body declared too large before reading it, then require HTTP Basic client credentials (docs are public)."""
+    limit = int(current_app.config["API_MAX_BODY_BYTES"])
+    if request.content_length is not None and request.content_length > limit:
+        return response(ApiError("body_too_large", mb=limit // (1024 * 1024)))
+    request.max_content_length = limit  # a body without a Content-Length is cut off at the limit while it is read
     if request.endpoint in PUBLIC:
         return None
     client = client_from_request()
@@ -76,27 +80,34 @@ def audited(action: str) -> Callable:
             g.api_subject = None
             started = time.perf_counter()
             try:
-                result = view(*args, **kwargs)
-                outcome = {"status": "ok"}
-            except ApiError as error:
-                settle(keep=error.keep_changes)
-                result = response(error)
-                outcome = {"status": "refused", "error": error.key, "status_code": error.problem.code}
-            except HTTPException:
-                raise
-            except Exception:  # never a stack trace to the client; the log has it (no secrets in tracebacks' text)
-                log.exception("API call %s failed", action)
+                result, outcome = _answer(view, action, args, kwargs)
+                outcome["ms"] = round((time.perf_counter() - started) * 1000)
+                record(actor(), action, "account", g.api_subject, details=outcome)
+                settle(keep=True)  # the audit row, whatever the outcome
+            except SQLAlchemyError:  # e.g. the database stayed locked: an API answer all the same, never a bare 500
+                log.exception("API call %s could not be settled", action)
                 settle(keep=False)
-                result = response(ApiError("server_error"))
-                outcome = {"status": "failed"}
-            outcome["ms"] = round((time.perf_counter() - started) * 1000)
-            record(actor(), action, "account", g.api_subject, details=outcome)
-            settle(keep=True)  # the audit row, whatever the outcome
+                return response(ApiError("server_error"))
             return result
 
         return run
 
     return decorate
+
+
+def _answer(view: Callable, action: str, args: tuple, kwargs: dict) -> tuple[object, dict]:
+    """Return the view's response (an :class:`ApiError` as its JSON) and the outcome to audit."""
+    try:
+        return view(*args, **kwargs), {"status": "ok"}
+    except ApiError as error:
+        settle(keep=error.keep_changes)
+        return response(error), {"status": "refused", "error": error.key, "status_code": error.problem.code}
+    except HTTPException:
+        raise
+    except Exception:  # never a stack trace to the client; the log has it (no secrets in tracebacks' text)
+        log.exception("API call %s failed", action)
+        settle(keep=False)
+        return response(ApiError("server_error")), {"status": "failed"}
 
 
 def _subscriber(data: dict):

@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from asn1crypto import x509
 from flask import Flask, current_app
 from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import func, select
+from sqlalchemy import Engine, bindparam, func, select
 
 from signer import (
     DEFAULT_POLICY_OID,
@@ -51,6 +54,7 @@ from signer import (
     speedups,
     validate_pdf,
 )
+from signer.responder import Responder
 
 from .. import lifecycle
 from ..extensions import db
@@ -71,6 +75,11 @@ from .key_errors import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_FRESH = 4096
+"""How many certificates' revocation data a process keeps (least recently used dropped first)."""
+MAX_PREPARED = 64
+"""How many certificates' signing set-ups a thread keeps before it starts again."""
 
 SignatureField = pdf.SignatureField
 CRL_ISSUERS = {"root": ca.ROOT, "issuing": ca.ISSUING}
@@ -116,7 +125,12 @@ class PkiContext:
     pki: PkiConfig
     kdf: KdfParams
     _hierarchy: ca.Hierarchy | None = None
+    _responder: Responder | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _tsa: TimeStampAuthority | None = None
+    _fresh: OrderedDict[Hashable, tuple[Any, datetime, datetime]] = field(default_factory=OrderedDict)
+    _fresh_lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
 
     def hierarchy(self) -> ca.Hierarchy:
         """Return the CA certificates, read from the token once."""
@@ -126,13 +140,53 @@ class PkiContext:
                     self._hierarchy = ca.load_hierarchy(self.hsm)
         return self._hierarchy
 
+    def responder(self) -> Responder:
+        """Return the OCSP responder, made once; its pre-signed answers are shared by the process's threads."""
+        if self._responder is None:
+            hierarchy = self.hierarchy()
+            with self._lock:
+                if self._responder is None:
+                    self._responder = Responder(self.hsm, hierarchy, timedelta(minutes=self.pki.ocsp_validity_minutes))
+        return self._responder
+
     def tsa(self) -> TimeStampAuthority:
-        """Return the in-process time-stamp authority."""
-        return TimeStampAuthority(self.hsm, self.hierarchy(), self.pki)
+        """Return the in-process time-stamp authority, made once (it keeps only bytes, so threads share it)."""
+        if self._tsa is None:
+            self._tsa = TimeStampAuthority(self.hsm, self.hierarchy(), self.pki)
+        return self._tsa
 
     def timestamper(self) -> InProcessTimeStamper:
-        """Return a pyHanko time stamper that asks the TSA in-process."""
-        return InProcessTimeStamper(self.tsa())
+        """Return this thread's pyHanko time stamper asking the TSA in-process (made once, so no dummy token per call)."""
+        stamper = getattr(self._local, "timestamper", None)
+        if stamper is None:
+            stamper = self._local.timestamper = InProcessTimeStamper(self.tsa())
+        return stamper
+
+    def prepared(self, key: Hashable, revocation: pdf.RevocationData) -> pdf.Prepared:
+        """Return this thread's signing set-up for ``key`` (certificate and level), new when ``revocation`` changed."""
+        cache: dict[Hashable, tuple[pdf.RevocationData, pdf.Prepared]] = getattr(self._local, "prepared", None)
+        if cache is None or len(cache) >= MAX_PREPARED:
+            cache = self._local.prepared = {}
+        entry = cache.get(key)
+        if entry is None or entry[0] is not revocation:
+            entry = cache[key] = (revocation, pdf.Prepared())
+        return entry[1]
+
+    def fresh(self, key: Hashable, build: Callable[[], T], lifetime: timedelta) -> T:
+        """Return the value kept under ``key`` while it is fresh, else ``build()`` it and keep it for ``lifetime``."""
+        now = utcnow()
+        with self._fresh_lock:
+            entry = self._fresh.get(key)
+            if entry is not None and entry[1] <= now < entry[2]:
+                self._fresh.move_to_end(key)
+                return entry[0]
+        value = build()
+        with self._fresh_lock:
+            self._fresh[key] = (value, now, now + lifetime)
+            self._fresh.move_to_end(key)
+            while len(self._fresh) > MAX_FRESH:
+                self._fresh.popitem(last=False)
+        return value
 
 
 def init_app(app: Flask) -> None:
@@ -300,16 +354,86 @@ def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | N
     certificate.revocation_reason = reason
     db.session.flush()
     publish_crl("issuing")
+    with _translated():  # the answer other processes sign once they read the committed revocation
+        context().responder().presign(certificate.serial_int, cert_state(certificate.serial_int))
+
+
+_STATE = select(Certificate.status, Certificate.revoked_at, Certificate.revocation_reason).where(
+    Certificate.serial == bindparam("serial")
+)
+
+
+def _state(serial: int, row: Sequence | None) -> revocation.CertState:
+    if row is None:
+        return "unknown"
+    status, revoked_at, reason = row
+    if status == CertificateStatus.REVOKE:
+        return revocation.Revoked(serial, revoked_at, reason or "unspecified")
+    return "good"
 
 
 def cert_state(serial: int) -> revocation.CertState:
-    """Return what OCSP says about a serial of the issuing CA."""
-    row = db.session.execute(select(Certificate).where(Certificate.serial == serial_hex(serial))).scalar_one_or_none()
-    if row is None:
-        return "unknown"
-    if row.status == CertificateStatus.REVOKE:
-        return revocation.Revoked(serial, row.revoked_at, row.revocation_reason or "unspecified")
-    return "good"
+    """Return what OCSP says about a serial of the issuing CA, as this request's transaction sees it."""
+    return _state(serial, db.session.execute(_STATE, {"serial": serial_hex(serial)}).first())
+
+
+class _CommittedStates:
+    """Read certificate states on a database connection per thread, kept open in autocommit (no pool, no ORM).
+
+    Every read sees what has committed, so a revocation committed by any process is answered from then on.
+    """
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        compiled = _STATE.compile(dialect=engine.dialect)
+        self.sql, self.positional = compiled.string, compiled.positional
+        dialect = engine.dialect
+        self.processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
+                           for c in _STATE.selected_columns]
+        self.local = threading.local()
+
+    def _cursor(self):
+        cursor = getattr(self.local, "cursor", None)
+        if cursor is None:
+            connection = self.engine.raw_connection()
+            connection.detach()  # this thread's for as long as it lives: out of the pool the requests use
+            weakref.finalize(threading.current_thread(), connection.close)
+            self.engine.dialect.set_isolation_level(connection.dbapi_connection, "AUTOCOMMIT")
+            self.local.connection, cursor = connection, connection.cursor()
+            self.local.cursor = cursor
+        return cursor
+
+    def __call__(self, serial: int) -> revocation.CertState:
+        """Return the committed state of a serial of the issuing CA."""
+        value = serial_hex(serial)
+        params = (value,) if self.positional else {"serial": value}
+        try:
+            row = self._read(params)
+        except self.engine.dialect.loaded_dbapi.Error:  # the connection went away: once more on a new one
+            self.local.connection.invalidate()
+            self.local.cursor = None
+            row = self._read(params)
+        if row is None:
+            return "unknown"
+        return _state(serial, [p(v) if p else v for p, v in zip(self.processors, row)])
+
+    def _read(self, params) -> tuple | None:
+        cursor = self._cursor()
+        cursor.execute(self.sql, params)
+        return cursor.fetchone()
+
+
+def ocsp_answerer(app: Flask) -> Callable[[bytes], bytes]:
+    """Return a function answering OCSP requests (DER) for ``app`` without an app context: one indexed lookup each."""
+    with app.app_context():
+        lookup = _CommittedStates(db.engine)
+    pki = app.extensions["paraf.pki"]
+
+    @_translated()
+    def answer(request_der: bytes) -> bytes:
+        return pki.responder().respond(request_der, lookup)
+
+    return answer
 
 
 def _revoked_entries(issuer: str) -> list[revocation.Revoked]:
@@ -354,15 +478,6 @@ def crl_is_stale(row: Crl | None, now: datetime | None = None) -> bool:
 
 
 @_translated()
-def ocsp_response(request_der: bytes) -> bytes:
-    """Answer an OCSP request (DER)."""
-    ctx = context()
-    return revocation.ocsp_respond(
-        ctx.hsm, ctx.hierarchy(), request_der, cert_state, timedelta(minutes=ctx.pki.ocsp_validity_minutes)
-    )
-
-
-@_translated()
 def timestamp_response(request_der: bytes) -> bytes:
     """Answer an RFC 3161 time-stamp request (DER)."""
     return context().tsa().respond_der(request_der)
@@ -370,19 +485,29 @@ def timestamp_response(request_der: bytes) -> bytes:
 
 @_translated()
 def revocation_data(certificate: Certificate) -> pdf.RevocationData:
-    """Return the CRLs and OCSP responses that make a signature by ``certificate`` long-term verifiable."""
+    """Return the CRLs and OCSP responses that make a signature by ``certificate`` long-term verifiable.
+
+    The current CRLs of both CAs (re-signed when stale), and OCSP responses for the signer's and the TSA's
+    certificates signed once per certificate and reused for half their validity (the same object while fresh,
+    so the signing set-up that depends on it is reused too).
+    """
     ctx = context()
     hierarchy = ctx.hierarchy()
     validity = timedelta(minutes=ctx.pki.ocsp_validity_minutes)
     crls = []
     for issuer in CRL_ISSUERS:
         row = latest_crl(issuer)
-        crls.append((publish_crl(issuer) if crl_is_stale(row) else row).der)
-    ocsps = (
-        revocation.ocsp_response_for(ctx.hsm, hierarchy, certificate.der, cert_state(certificate.serial_int), validity),
-        revocation.ocsp_response_for(ctx.hsm, hierarchy, hierarchy.tsa, "good", validity),
-    )
-    return pdf.RevocationData(crls=tuple(crls), ocsps=ocsps)
+        crls.append(publish_crl(issuer) if crl_is_stale(row) else row)
+
+    def build() -> pdf.RevocationData:
+        ocsps = (
+            revocation.ocsp_response_for(ctx.hsm, hierarchy, certificate.der, cert_state(certificate.serial_int), validity),
+            revocation.ocsp_response_for(ctx.hsm, hierarchy, hierarchy.tsa, "good", validity),
+        )
+        return pdf.RevocationData(crls=tuple(row.der for row in crls), ocsps=ocsps)
+
+    key = ("revocation", certificate.serial, str(certificate.status), *(row.number for row in crls))
+    return ctx.fresh(key, build, validity / 2)
 
 
 @contextmanager
@@ -398,17 +523,17 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
     """
     ctx = context()
     hierarchy = ctx.hierarchy()
-    data = revocation_data(certificate)
+    chain = (hierarchy.issuing, hierarchy.root)
     with _translated(), keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
+        data = revocation_data(certificate)  # only once the passphrase opened the key
 
         def sign(document: bytes, **options) -> bytes:
             options.setdefault("revocation", data)
             options.setdefault("style", STAMP_STYLE)
+            level = pdf.PadesLevel(options.get("level", pdf.PadesLevel.B_LT))
+            options.setdefault("prepared", ctx.prepared((certificate.serial, level), options["revocation"]))
             with _translated():
-                return pdf.sign_pdf(
-                    document, key, certificate.der, (hierarchy.issuing, hierarchy.root), timestamper=ctx.timestamper(),
-                    **options,
-                )
+                return pdf.sign_pdf(document, key, certificate.der, chain, timestamper=ctx.timestamper(), **options)
 
         yield sign
 

@@ -1,21 +1,22 @@
-"""Serve what relying parties (openssl, Adobe, NSS) fetch to check Paraf's signatures."""
+"""Serve what relying parties (openssl, Adobe, NSS) fetch to check Paraf's signatures.
+
+OCSP is answered in front of Flask, by :mod:`app.pki.ocsp`, which this blueprint installs.
+"""
 
 from __future__ import annotations
-
-import base64
-import binascii
-from urllib.parse import unquote
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import keys
 from ..extensions import csrf, db
+from . import ocsp
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
+bp.record_once(lambda state: ocsp.install(state.app))
 csrf.exempt(bp)
 
-MAX_REQUEST_BYTES = 64 * 1024
+MAX_REQUEST_BYTES = ocsp.MAX_REQUEST_BYTES
 
 
 def _der(body: bytes, mimetype: str, max_age: int = 0) -> Response:
@@ -46,35 +47,6 @@ def crl(issuer: str) -> Response:
         except IntegrityError:  # another worker published the same number first
             row = keys.latest_crl(issuer)
     return _der(row.der, "application/pkix-crl")
-
-
-def _ocsp(request_der: bytes) -> Response:
-    if not request_der or len(request_der) > MAX_REQUEST_BYTES:
-        return _der(keys.ocsp_error_response("malformed_request"), "application/ocsp-response")
-    return _der(keys.ocsp_response(request_der), "application/ocsp-response")
-
-
-@bp.post("/ocsp")
-def ocsp_post() -> Response:
-    """Answer an OCSP request sent by POST (RFC 6960 A.1)."""
-    return _ocsp(request.get_data(cache=False))
-
-
-@bp.get("/ocsp/<path:encoded>", merge_slashes=False)
-def ocsp_get(encoded: str) -> Response:
-    """Answer an OCSP request sent by GET: base64 in the path, URL-encoded or not, maybe after a prefix."""
-    text = unquote(encoded).strip("/")
-    parts = text.split("/")
-    # Base64 may itself contain "/": try the whole path, then drop leading segments one by one.
-    for start in range(len(parts)):
-        candidate = "/".join(parts[start:])
-        try:
-            der = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if keys.is_ocsp_request(der):
-            return _ocsp(der)
-    return _der(keys.ocsp_error_response("malformed_request"), "application/ocsp-response")
 
 
 @bp.post("/tsa")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from asn1crypto import ocsp
+from asn1crypto import core, ocsp, x509
 
+from app import create_app
 from app.domain import keys
+from app.extensions import db
 from app.platform.audit import Actor
 from signer.tsa import TimeStampResp
 from tests.pki_helpers import fetch, openssl
@@ -123,3 +127,125 @@ def test_timestamp_rejects_garbage(live_server):
 def test_unknown_pki_paths_are_404(client):
     assert client.get("/pki/nope.crt").status_code == 404
     assert client.get("/pki/nope.crl").status_code == 404
+
+
+def ocsp_request(*ders: bytes, nonce: bytes | None = None) -> bytes:
+    """Return an OCSP request (DER) about certificates of the issuing CA, SHA-1 CertIDs encoded as openssl does."""
+    issuer = keys.context().hierarchy().cert(keys.CRL_ISSUERS["issuing"])
+    items = [{"req_cert": {
+        "hash_algorithm": {"algorithm": "sha1", "parameters": core.Null()},
+        "issuer_name_hash": issuer.subject.sha1,
+        "issuer_key_hash": issuer.public_key.sha1,
+        "serial_number": x509.Certificate.load(der).serial_number,
+    }} for der in ders]
+    tbs = {"request_list": items}
+    if nonce is not None:
+        tbs["request_extensions"] = [{"extn_id": "nonce", "extn_value": core.OctetString(nonce)}]
+    return ocsp.OCSPRequest({"tbs_request": tbs}).dump()
+
+
+def answer_data(der: bytes) -> ocsp.ResponseData:
+    """Return the signed data of a successful OCSP answer."""
+    reply = ocsp.OCSPResponse.load(der)
+    assert reply["response_status"].native == "successful"
+    return reply.basic_ocsp_response["tbs_response_data"]
+
+
+def statuses(der: bytes) -> list[str]:
+    """Return the certificate statuses an OCSP answer gives, in order."""
+    return [single["cert_status"].name for single in answer_data(der)["responses"]]
+
+
+def ask(client, request_der: bytes) -> bytes:
+    """POST an OCSP request and return the answer."""
+    response = client.post("/pki/ocsp", data=request_der, content_type="application/ocsp-request")
+    assert response.status_code == 200
+    assert response.content_type == "application/ocsp-response"
+    return response.data
+
+
+def test_revocation_answers_revoked_at_once_over_a_presigned_good(app, client, issue_certificate, monkeypatch):
+    row = issue_certificate("Hendra Wijaya")
+    request = ocsp_request(row.der)
+    good = ask(client, request)
+    assert statuses(good) == ["good"]
+    assert ask(client, request) == good  # pre-signed: the same bytes
+
+    keys.revoke(row, "key_compromise", Actor("test"))
+    db.session.rollback()  # a revocation that never commits changes nothing
+    assert statuses(ask(client, request)) == ["good"]
+
+    responder = keys.context().responder()
+    revoked_at = answer_data(good)["produced_at"].native + timedelta(minutes=1)
+    monkeypatch.setattr(responder, "clock", lambda: revoked_at)
+    keys.revoke(row, "key_compromise", Actor("test"))
+    db.session.commit()
+    monkeypatch.setattr(responder, "clock", lambda: revoked_at + timedelta(minutes=1))
+    revoked = ask(client, request)
+    assert statuses(revoked) == ["revoked"]
+    assert answer_data(revoked)["produced_at"].native == revoked_at  # signed by the revocation, not by this request
+    single = answer_data(revoked)["responses"][0]
+    assert single["cert_status"].chosen["revocation_reason"].native == "key_compromise"
+
+
+def test_another_instance_answers_revoked_once_the_revocation_commits(app, issue_certificate):
+    other = create_app({name: app.config[name] for name in (
+        "INSTANCE_PATH", "TESTING", "SQLALCHEMY_DATABASE_URI", "SOFTHSM2_CONF", "PUBLIC_BASE_URL")})
+    try:
+        row = issue_certificate("Yusuf Hakim")
+        request = ocsp_request(row.der)
+        other_client = other.test_client()
+        assert statuses(ask(other_client, request)) == ["good"]  # now pre-signed in the other instance
+
+        keys.revoke(row, "affiliation_changed", Actor("test"))
+        assert statuses(ask(other_client, request)) == ["good"]  # not committed yet
+        db.session.commit()
+        assert statuses(ask(other_client, request)) == ["revoked"]
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_nonce_is_echoed_in_a_fresh_answer(client, issue_certificate):
+    first, second = issue_certificate("Sari Dewi"), issue_certificate("Tono Hartono")
+    answers = []
+    for _ in range(2):
+        nonce = secrets.token_bytes(16)
+        answer = ask(client, ocsp_request(first.der, second.der, nonce=nonce))
+        extensions = answer_data(answer)["response_extensions"]
+        assert [(e["extn_id"].native, e["extn_value"].native) for e in extensions] == [("nonce", nonce)]
+        assert statuses(answer) == ["good", "good"]
+        answers.append(answer)
+    assert answers[0] != answers[1]
+
+
+def test_presigned_answer_is_resigned_at_half_its_validity(client, issue_certificate, monkeypatch):
+    row = issue_certificate("Wulan Sari")
+    request = ocsp_request(row.der)
+    responder = keys.context().responder()
+    start = responder.clock()
+    monkeypatch.setattr(responder, "clock", lambda: start)
+    first = ask(client, request)
+    signed_at = answer_data(first)["produced_at"].native
+    half = responder.validity / 2
+
+    monkeypatch.setattr(responder, "clock", lambda: signed_at + half - timedelta(seconds=1))
+    assert ask(client, request) == first
+    monkeypatch.setattr(responder, "clock", lambda: signed_at + half)
+    fresh = ask(client, request)
+    data = answer_data(fresh)
+    assert data["produced_at"].native == signed_at + half
+    assert data["responses"][0]["next_update"].native == signed_at + half + responder.validity
+    assert statuses(fresh) == ["good"]
+
+
+def test_hsm_failure_answers_try_later(client, issue_certificate, monkeypatch):
+    from signer.errors import HsmUnavailable
+
+    class BrokenHsm:
+        def sign(self, *args):
+            raise HsmUnavailable("token gone")
+
+    monkeypatch.setattr(keys.context().responder(), "hsm", BrokenHsm())
+    answer = ask(client, ocsp_request(issue_certificate("Rudi Hartono").der, nonce=b"12345678"))
+    assert ocsp.OCSPResponse.load(answer)["response_status"].native == "try_later"

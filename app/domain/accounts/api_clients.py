@@ -1,19 +1,30 @@
-"""Integration API clients: create, authenticate, disable, and the agency scope check (add/flush only)."""
+"""Integration API clients: create, authenticate, disable, and the agency scope check (add/flush only).
+
+The one exception to add/flush: :func:`authenticate` notes a client's use in its own short transaction,
+committed at once, so no request holds a write lock on it while it signs or validates.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from ...extensions import db
 from ...models import Agency, ApiClient
 from ...models.types import utcnow
 from ...platform.audit import Actor, record
 from ..errors import InputError
+
+log = logging.getLogger(__name__)
+USE_NOTED_EVERY = timedelta(minutes=1)
+"""``last_used_at`` is written at most this often per client."""
 
 
 class ClientError(InputError):
@@ -64,8 +75,21 @@ def authenticate(client_id: str, secret: str) -> ApiClient | None:
         return None
     if not hmac.compare_digest(client.secret_hash, given) or not client.enabled:
         return None
-    client.last_used_at = utcnow()
+    _note_use(client)
     return client
+
+
+def _note_use(client: ApiClient) -> None:
+    """Write ``last_used_at`` when older than a minute, on a connection of its own committed at once (never the request's)."""
+    now = utcnow()
+    if client.last_used_at is not None and now - client.last_used_at < USE_NOTED_EVERY:
+        return
+    stale = or_(ApiClient.last_used_at.is_(None), ApiClient.last_used_at < now - USE_NOTED_EVERY)
+    try:
+        with db.engine.begin() as connection:
+            connection.execute(update(ApiClient).where(ApiClient.id == client.id, stale).values(last_used_at=now))
+    except OperationalError:  # the database is busy: the next call notes the use
+        log.warning("last use of API client %s not noted: database busy", client.client_id, exc_info=True)
 
 
 def by_name(name: str) -> ApiClient | None:

@@ -15,7 +15,6 @@ import hmac
 import io
 
 import pyotp
-import qrcode
 from flask import current_app
 from flask_babel import gettext
 from sqlalchemy import delete, select, update
@@ -242,6 +241,8 @@ def provisioning_uri(account: Account, secret: str) -> str:
 
 def qr_data_uri(text: str) -> str:
     """Return a QR code of ``text`` as a PNG ``data:`` URI for an ``<img>``."""
+    import qrcode
+
     buffer = io.BytesIO()
     qrcode.make(text, box_size=6, border=2).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -11,9 +11,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy
-import pypdfium2 as pdfium
 from flask import current_app
 from flask_babel import gettext
 
@@ -59,8 +56,10 @@ def _sniff(data: bytes) -> str | None:
 
 
 def _opens(content_type: str, data: bytes) -> bool:
-    """Return whether the file really opens as what it claims to be."""
+    """Return whether the file really opens as what it claims to be (PDFium and OpenCV imported on first use)."""
     if content_type == PDF:
+        import pypdfium2 as pdfium
+
         try:
             with PDFIUM_LOCK:
                 document = pdfium.PdfDocument(data)
@@ -70,6 +69,9 @@ def _opens(content_type: str, data: bytes) -> bool:
                     document.close()
         except pdfium.PdfiumError:
             return False
+    import cv2
+    import numpy
+
     image = cv2.imdecode(numpy.frombuffer(data, dtype=numpy.uint8), cv2.IMREAD_UNCHANGED)
     return image is not None and image.size > 0
 

@@ -10,10 +10,9 @@ import logging
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 
 logging.getLogger("fontTools.subset").setLevel(logging.WARNING)  # one INFO line per glyph table otherwise
 
@@ -55,6 +54,10 @@ def long_date(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+
 def _fonts(pdf: FPDF) -> None:
     regular = Path(current_app.config["STAMP_FONT"])
     bold = regular.with_name(regular.stem + "-Bold" + regular.suffix)
@@ -63,7 +66,10 @@ def _fonts(pdf: FPDF) -> None:
 
 
 def render(data: FormData) -> bytes:
-    """Return the filled-in form as a one-page A4 PDF."""
+    """Return the filled-in form as a one-page A4 PDF (fpdf2, about 60 MB with its fonts and images, imported here)."""
+    from fpdf import FPDF
+    from fpdf.enums import XPos, YPos
+
     pdf = FPDF(unit="pt", format="A4")
     pdf.set_margins(MARGIN, 48, MARGIN)
     pdf.set_auto_page_break(False)

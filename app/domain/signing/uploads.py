@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pypdfium2 as pdfium
 from flask import current_app
 from flask_babel import gettext
 
@@ -123,6 +122,8 @@ def ttl_seconds() -> int:
 
 def _geometry(data: bytes, filename: str) -> tuple[PageGeometry, ...]:
     """Read each page's crop box and rotation with PDFium; a file PDFium cannot open is refused as damaged."""
+    import pypdfium2 as pdfium
+
     try:
         with _PDFIUM:
             document = pdfium.PdfDocument(data)
@@ -225,6 +226,8 @@ def thumbnail(batch: Batch, index: int, page: int) -> bytes | None:
     if cached.is_file():
         return cached.read_bytes()
     width, _height = batch.files[index].pages[page].display_size
+    import pypdfium2 as pdfium
+
     with _PDFIUM:
         document = pdfium.PdfDocument(batch.folder / f"{index}.pdf")
         try:
