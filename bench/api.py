@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from asn1crypto import x509  # noqa: E402
+from baseline import PyhankoBaseline  # noqa: E402  (bench/ is on the path when a script runs)
 from flask_migrate import upgrade  # noqa: E402
 from pyhanko.pdf_utils import generic  # noqa: E402
 from pyhanko.pdf_utils.generic import pdf_name  # noqa: E402
@@ -28,7 +29,6 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter  # noq
 from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
 from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
 from pyhanko_certvalidator import ValidationContext  # noqa: E402
-from baseline import PyhankoBaseline  # noqa: E402  (bench/ is on the path when a script runs)
 from throwaway import throwaway_app  # noqa: E402
 from timing import interleave, median_ms, timed  # noqa: E402
 
