@@ -24,7 +24,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ sys.path.append(sys.path.pop(1))  # bench/ last: its queue.py must not hide the 
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import inspect, select  # noqa: E402
 from throwaway import throwaway_app  # noqa: E402  (bench/ is on the path when a script runs)
+from timing import free_port, tree_cpu_seconds  # noqa: E402
 
 from app.api.openapi import example_pdf  # noqa: E402
 from app.demo import seed  # noqa: E402
@@ -59,12 +59,6 @@ def makefile_default(name: str) -> int:
     match = re.search(rf"^{name} \?= (\d+)$", (REPO / "Makefile").read_text(), re.MULTILINE)
     return int(match.group(1))
 
-
-def free_port() -> int:
-    """Return a TCP port that is free on loopback right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -173,20 +167,6 @@ class Mode:
         self.client_cpu += time.process_time() - client_cpu
         self.rates.append((len(self.calls.latencies) - done) / wall)
 
-
-def tree_cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU seconds of a process and its live children (gunicorn master and workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        process, parent = int(stat.parent.name), int(fields[1])
-        if process == pid or parent == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def percentile(values: list[float], fraction: float) -> float:

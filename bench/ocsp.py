@@ -21,7 +21,6 @@ import http.client
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from asn1crypto import core, ocsp
+from asn1crypto import core, ocsp  # noqa: E402
+from timing import free_port, tree_cpu_seconds  # noqa: E402  (bench/ is on the path when a script runs)
 
 TARGETS = {"nonce-less": 2.0, "nonce": 1.0}
 
@@ -41,26 +41,6 @@ def openssl(*args: str, cwd: Path) -> str:
     """Run openssl in ``cwd`` and return its output."""
     return subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
-
-def free_port() -> int:
-    """Return a free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU seconds of a process and its children alive now."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def with_nonce(request_der: bytes) -> bytes:
@@ -175,13 +155,13 @@ def batch(port: int, pid: int, bodies: list[bytes]) -> tuple[float, float, int]:
     """Send ``bodies`` one after another on one connection; return requests/s, server CPU ms per request, connects."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connects = 0
-    cpu = cpu_seconds(pid)
+    cpu = tree_cpu_seconds(pid)
     start = time.perf_counter()
     for body in bodies:
         connects += connection.sock is None
         post(connection, body)
     wall = time.perf_counter() - start
-    cpu = cpu_seconds(pid) - cpu
+    cpu = tree_cpu_seconds(pid) - cpu
     connection.close()
     return len(bodies) / wall, cpu * 1000 / len(bodies), connects
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 def median_ms(action: Callable[[], object], rounds: int, warm_up: bool = False) -> float:
@@ -72,3 +75,24 @@ def interleave(actions: dict[str, Timed], rounds: int) -> dict[str, Sample]:
             walls[name].append(wall)
             cpus[name].append(cpu)
     return {name: Sample(walls[name], cpus[name]) for name in actions}
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on loopback right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds of a process and its live children (gunicorn master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
