@@ -32,9 +32,8 @@ define apt_ensure
 endef
 
 run: system venv instance
-	$(FLASK) outbox work --loop --interval 5 & worker=$$!; \
-	$(FLASK) certificates sweep --loop --interval $(CERTIFICATE_SWEEP_SECONDS) & sweeper=$$!; \
-	trap 'kill $$worker $$sweeper 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) loops run --outbox-interval 5 --sweep-interval $(CERTIFICATE_SWEEP_SECONDS) & loops=$$!; \
+	trap 'kill $$loops 2>/dev/null; wait $$loops' EXIT INT TERM; \
 	$(VENV)/bin/gunicorn --worker-class gthread --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
 		--graceful-timeout 10 --access-logfile - --error-logfile - wsgi:app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
@@ -10,6 +11,7 @@ from flask_babel import get_locale, lazy_gettext
 
 from . import settings
 from .extensions import babel, csrf, db, htmx, login_manager, migrate
+from .instance_setup import PRIVATE_UMASK, private_folder
 
 LOCALES = ("id", "en")
 
@@ -17,6 +19,8 @@ LOCALES = ("id", "en")
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: defaults, then ``instance/config.py``, then the environment, then ``config``."""
     instance = Path(config["INSTANCE_PATH"]) if config and "INSTANCE_PATH" in config else settings.instance_path()
+    os.umask(PRIVATE_UMASK)  # what the process creates (the database included) is for Paraf's own user only
+    private_folder(instance)
     app = Flask(
         __name__,
         instance_path=str(instance),
@@ -37,13 +41,15 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_locale="id", default_timezone="Asia/Jakarta")
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from . import cli, errors, models, web  # noqa: F401  (models register their tables)
+    from . import cli, errors, models, security_headers, throttle, web  # noqa: F401  (models register their tables)
     from .domain import keys
 
     keys.init_app(app)
     cli.init_app(app)
     errors.init_app(app)
     web.init_app(app)
+    security_headers.init_app(app)
+    throttle.init_app(app)
 
     from .admin import bp as admin_bp
     from .agency_head import bp as agency_head_bp

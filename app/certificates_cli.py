@@ -8,6 +8,7 @@ import threading
 from .domain.certificates import after_issuance
 from .extensions import db
 from .outbox_cli import stop_on_signals
+from .platform import heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,11 @@ def sweep_once() -> after_issuance.SweepResult:
 
 
 def sweep_loop(interval: float, stop: threading.Event | None = None) -> None:
-    """Sweep every ``interval`` seconds until ``stop`` is set (SIGTERM/SIGINT set it)."""
+    """Sweep every ``interval`` seconds until ``stop`` is set (SIGTERM/SIGINT set it); beat after each sweep."""
     stop = stop or threading.Event()
     with stop_on_signals(stop):
         while not stop.is_set():
             sweep_once()
+            heartbeats.beat(heartbeats.SWEEP, interval)
             stop.wait(interval)
+    heartbeats.stopped(heartbeats.SWEEP)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from .certificates_cli import sweep_loop
 from .domain import keys
 from .domain.certificates import after_issuance
+from .domain.key_errors import KeyServiceUnavailable
 from .extensions import db
 from .instance_setup import init_softhsm_token, read_config, write_config
 from .models import Certificate
@@ -61,6 +62,22 @@ def pki_init() -> None:
         click.echo("the CA hierarchy already exists in the HSM; its keys were left as they are")
 
 
+@pki_cli.command("doctor")
+def pki_doctor() -> None:
+    """Try, on throwaway objects, the attacks the token's key protections must stop; exit 1 if an essential one fails."""
+    config = current_app.config
+    click.echo(f"module {config['PKCS11_MODULE']}, token {config['HSM_TOKEN_LABEL']!r}")
+    try:
+        checks = keys.key_protections()
+    except KeyServiceUnavailable as exc:
+        raise click.ClickException(f"the HSM cannot be probed: {exc.__cause__}") from exc
+    for check in checks:
+        mark = "ok" if check.holds else ("FAIL" if check.essential else "no")
+        click.echo(f"{mark:<5}{check.name}: {check.detail}")
+    if any(check.essential and not check.holds for check in checks):
+        sys.exit(1)
+
+
 @pki_cli.command("revoke")
 @click.argument("serial")
 @click.option("--reason", default="unspecified", show_default=True, help="RFC 5280 reason, e.g. key_compromise")
@@ -93,14 +110,31 @@ def certificates_sweep(forever: bool, interval: float) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit hash chain; exit non-zero on a break."""
-    problems = audit.verify()
+@click.argument("checkpoints", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def audit_verify(checkpoints: tuple[Path, ...]) -> None:
+    """Check the audit chain with the HSM key, and that each checkpoint (file or folder) is still in it."""
+    try:
+        problems = audit.verify(audit.read_checkpoints(checkpoints))
+    except (ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot read the checkpoints: {exc}") from exc
+    except KeyServiceUnavailable as exc:
+        raise click.ClickException(f"the HSM cannot check the audit chain: {exc.__cause__}") from exc
     for problem in problems:
         click.echo(problem, err=True)
     if problems:
         sys.exit(1)
     click.echo("audit chain intact")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Time-stamp the audit chain's newest event into the instance folder; keep a copy away from the server."""
+    try:
+        point, path = audit.checkpoint(Path(current_app.instance_path) / "audit-checkpoints")
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"checkpoint of event {point['event']} (sequence {point['seq']}, hash {point['hash']}) at {point['at']}")
+    click.echo(f"wrote {path} and {path.with_suffix('.tsr')}")
 
 
 def init_app(app: Flask) -> None:
@@ -112,3 +146,4 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(group)
     from .registry_cli import registry_cli; app.cli.add_command(registry_cli)  # noqa: E702, I001
     from .api.cli import clients_cli; app.cli.add_command(clients_cli)  # noqa: E702, I001
+    from .loops_cli import loops_cli; app.cli.add_command(loops_cli)  # noqa: E702, I001

@@ -4,6 +4,8 @@ import sqlite3
 
 from flask_babel import Babel
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -36,6 +38,7 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 htmx = HTMX()
+limiter = Limiter(get_remote_address)  # keyed by request.remote_addr unless a limit says otherwise: see app/throttle.py
 
 
 @event.listens_for(Engine, "connect")

@@ -1,7 +1,13 @@
-"""First-run set-up of an instance folder: generated secrets and a SoftHSM token."""
+"""The instance folder: first-run set-up (generated secrets, a SoftHSM token) and its private files and folders.
+
+Everything under the instance (database, uploads, signed documents, evidence, letters, selfies, the token
+directory) is for Paraf's own system user: folders 0700, files 0600. :data:`PRIVATE_UMASK` is set once when
+the app starts (``create_app``), and the writers below set the modes explicitly as well, whatever the umask.
+"""
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -20,6 +26,28 @@ slots.removable = false
 """
 
 
+PRIVATE_UMASK = 0o077
+"""The process umask: files created 0600 and folders 0700 by default."""
+
+
+def private_folder(path: Path) -> Path:
+    """Create ``path`` and its missing parents as 0700 folders, make ``path`` itself 0700, and return it."""
+    for folder in reversed([path, *path.parents]):
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.chmod(0o700)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to ``path``, a file readable and writable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
 def read_config(instance: Path) -> dict:
     """Return the upper-case names defined in ``instance/config.py`` (empty if absent)."""
     path = instance / "config.py"
@@ -32,18 +60,15 @@ def read_config(instance: Path) -> dict:
 
 def write_config(instance: Path) -> bool:
     """Create ``config.py`` with new secrets unless it exists; return whether it was created."""
-    instance.mkdir(parents=True, exist_ok=True)
+    private_folder(instance)
     path = instance / "config.py"
     if path.exists():
         return False
-    path.write_text(
-        CONFIG_TEMPLATE.format(
-            secret_key=secrets.token_urlsafe(48),
-            user_pin=secrets.token_urlsafe(18),
-            so_pin=secrets.token_urlsafe(18),
-        )
-    )
-    path.chmod(0o600)
+    write_private(path, CONFIG_TEMPLATE.format(
+        secret_key=secrets.token_urlsafe(48),
+        user_pin=secrets.token_urlsafe(18),
+        so_pin=secrets.token_urlsafe(18),
+    ))
     return True
 
 
@@ -61,11 +86,10 @@ def softhsm_token_exists(conf: Path, label: str) -> bool:
 
 def init_softhsm_token(conf: Path, label: str, user_pin: str, so_pin: str) -> bool:
     """Create the SoftHSM configuration and token under ``conf``'s folder; return whether a token was made."""
-    tokendir = conf.parent / "tokens"
-    tokendir.mkdir(parents=True, exist_ok=True)
-    conf.parent.chmod(0o700)
+    tokendir = private_folder(conf.parent / "tokens")
+    private_folder(conf.parent)
     if not conf.exists():
-        conf.write_text(SOFTHSM_CONF_TEMPLATE.format(tokendir=tokendir))
+        write_private(conf, SOFTHSM_CONF_TEMPLATE.format(tokendir=tokendir))
     if softhsm_token_exists(conf, label):
         return False
     subprocess.run(

@@ -161,7 +161,7 @@ WORKFLOW_TRANSITIONS: dict[tuple[WorkflowStatus | None, str], WorkflowStatus] = 
 }
 
 # An outbox message (F17): a worker claims it (again, once the lease of a worker that died expires), then sends it,
-# puts it back for a later try, or gives up.
+# puts it back for a later try, or gives up; an operator can put a message given up on back in the queue.
 OUTBOX_TRANSITIONS: dict[tuple[OutboxStatus | None, str], OutboxStatus] = {
     (None, "queue"): OutboxStatus.PENDING,
     (OutboxStatus.PENDING, "claim"): OutboxStatus.SENDING,
@@ -169,6 +169,7 @@ OUTBOX_TRANSITIONS: dict[tuple[OutboxStatus | None, str], OutboxStatus] = {
     (OutboxStatus.SENDING, "deliver"): OutboxStatus.SENT,
     (OutboxStatus.SENDING, "retry"): OutboxStatus.PENDING,
     (OutboxStatus.SENDING, "fail"): OutboxStatus.FAILED,
+    (OutboxStatus.FAILED, "requeue"): OutboxStatus.PENDING,
 }
 
 TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS,

@@ -1,4 +1,4 @@
-"""``flask outbox work [--loop]``: deliver the outbox once, or until SIGTERM/SIGINT."""
+"""``flask outbox work [--loop]``: deliver the outbox once, or until SIGTERM/SIGINT; ``list`` and ``retry`` for operators."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from contextlib import contextmanager
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from .extensions import db
-from .platform import notifications
+from .lifecycle import OutboxStatus
+from .models.outbox import OutboxMessage
+from .models.types import utcnow
+from .platform import heartbeats, notifications
 
 outbox_cli = AppGroup("outbox", help="The e-mail and WhatsApp outbox.")
 log = logging.getLogger(__name__)
@@ -52,14 +56,16 @@ def run_once(limit: int) -> notifications.WorkResult:
 
 
 def loop(interval: float, limit: int, stop: threading.Event) -> None:
-    """Deliver batches until ``stop`` is set, waiting ``interval`` seconds when a pass found nothing to do."""
+    """Deliver batches until ``stop`` is set, waiting ``interval`` seconds when a pass found nothing to do; beat after each."""
     while not stop.is_set():
         result = run_once(limit)
+        heartbeats.beat(heartbeats.OUTBOX, interval)
         if result.sent or result.retried or result.failed:
             log.info("outbox: sent %d, retried %d, failed %d", result.sent, result.retried, result.failed)
         busy = result.sent + result.retried + result.failed >= limit
         if not busy:
             stop.wait(interval)
+    heartbeats.stopped(heartbeats.OUTBOX)
 
 
 @outbox_cli.command("work")
@@ -79,3 +85,48 @@ def outbox_work(forever: bool, interval: float, limit: int) -> None:
     with stop_on_signals(stop):
         loop(interval, limit, stop)
     click.echo("outbox worker stopped")
+
+
+REQUEUE_LINES = {
+    "requeued": "message {id}: requeued",
+    "links_expired": "message {id}: not requeued, its links have expired (ask for a new link instead)",
+    "not_failed": "message {id}: not requeued, no failed message has this id",
+}
+
+
+@outbox_cli.command("list")
+@click.option("--failed", is_flag=True, help="Show the messages given up on instead of those waiting.")
+def outbox_list(failed: bool) -> None:
+    """List waiting (or failed) messages: id, channel, recipient, tries, links expiry, last error; never body or links."""
+    statuses = (OutboxStatus.FAILED,) if failed else (OutboxStatus.PENDING, OutboxStatus.SENDING)
+    rows = db.session.execute(
+        select(OutboxMessage).where(OutboxMessage.status.in_(statuses)).order_by(OutboxMessage.id)
+    ).scalars().all()
+    now = utcnow()
+    for row in rows:
+        if notifications.links_lost(row, now):
+            links = "links expired"
+        elif row.links_expire_at is not None:
+            links = f"links until {row.links_expire_at:%Y-%m-%d %H:%M}Z"
+        else:
+            links = "links kept" if row.sealed_links else "no links"
+        error = (row.last_error or "").replace("\n", " ")[:80]
+        click.echo(f"{row.id}\t{row.status}\t{row.channel}\t{row.recipient}\ttries {row.attempts}\t{links}\t{error}")
+    click.echo(f"{len(rows)} message(s)")
+
+
+@outbox_cli.command("retry")
+@click.option("--id", "ids", multiple=True, type=int, help="A failed message to requeue (repeatable).")
+@click.option("--all-failed", is_flag=True, help="Requeue every failed message whose links have not expired.")
+def outbox_retry(ids: tuple[int, ...], all_failed: bool) -> None:
+    """Put failed messages back in the queue with their tries reset (exit 1 if one could not be requeued)."""
+    if bool(ids) == all_failed:
+        raise click.UsageError("give --id N (one or more) or --all-failed")
+    outcomes = notifications.requeue(list(ids) if ids else None)
+    db.session.commit()
+    for outcome in outcomes:
+        click.echo(REQUEUE_LINES[outcome.outcome].format(id=outcome.id))
+    requeued = sum(outcome.outcome == "requeued" for outcome in outcomes)
+    click.echo(f"{requeued} message(s) requeued")
+    if requeued < len(outcomes):
+        raise SystemExit(1)

@@ -45,6 +45,8 @@ ENVIRONMENT_KEYS = {
     "CERTIFICATE_SWEEP_SECONDS": "CERTIFICATE_SWEEP_SECONDS",
     "API_MAX_BODY_BYTES": "API_MAX_BODY_BYTES",
     "API_MAX_FILES": "API_MAX_FILES",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "FORCE_HSTS": "FORCE_HSTS",
 }
 
 
@@ -91,6 +93,15 @@ def defaults(instance: Path) -> dict:
         "STAMP_FONT": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         "MAX_CONTENT_LENGTH": 50 * 1024 * 1024,
         "MAX_PDF_BYTES": 20 * 1024 * 1024,  # one PDF to sign or verify
+        # Bounds on an uploaded PDF (to sign, verify, or route): refused with a 4xx naming the bound
+        "PDF_MAX_PAGES": 2000,
+        "PDF_MAX_SIGNATURES": 50,  # signatures validated in one document
+        "PDF_MAX_DECODED_MB": 200,  # bytes its compressed streams may decode to, in all
+        "THUMBNAIL_MAX_PIXELS": 1_000_000,  # a page thumbnail is scaled down to fit, whatever the page size
+        # Uploaded PDFs are opened, validated and rendered in child processes (per worker), each killed past these
+        "PDF_CHECK_PROCESSES": 2,
+        "PDF_CHECK_SECONDS": 15,
+        "PDF_CHECK_MEMORY_MB": 1024,  # address space (RLIMIT_AS) of each child
         "SIGNING_MAX_FILES": 20,  # PDFs in one signing batch
         "SIGNING_MAX_WRONG_PASSPHRASES": 5,  # in a row, then signing locks until a passphrase reset
         "SIGNING_UPLOAD_TTL_MINUTES": 60,  # unsigned uploads under instance/uploads/ are deleted after this
@@ -98,9 +109,25 @@ def defaults(instance: Path) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_IDLE_MINUTES": 30,  # signed out after this long without a request (cookie lifetime and server check)
+        "SESSION_MAX_HOURS": 12,  # signed out this long after signing in, however active (a kept-alive copied cookie ends too)
         "SESSION_REFRESH_EACH_REQUEST": True,
-        "SIGN_IN_MAX_FAILURES": 10,  # wrong passwords or authenticator codes in a row (portal and CSC) ...
-        "SIGN_IN_BLOCK_MINUTES": 15,  # ... then sign-in is refused this long; failures older than this are forgotten
+        "FORCE_HSTS": False,  # send Strict-Transport-Security on plain-HTTP requests too (TLS ended by a proxy)
+        "SIGN_IN_MAX_FAILURES": 10,  # wrong passwords or codes in a row for an account from one address (portal, CSC)
+        "SIGN_IN_BLOCK_MINUTES": 15,  # ... then refused from that address this long; older failures are forgotten
+        # Request limits (app/throttle.py): Flask-Limiter strings ("10 per minute"), per client address unless named
+        "THROTTLE_ENABLED": True,  # False turns every limit off (the test suite does, except its throttling tests)
+        "RATELIMIT_STORAGE_URI": "memory://",  # counts per process; a Redis URL (redis://host:6379/0) shares them
+        "RATELIMIT_STRATEGY": "moving-window",  # counts over the last period, no double burst at a window's edge
+        "THROTTLE_SIGN_IN_FAILURES": "30 per 10 minutes",  # wrong passwords or codes (portal, CSC auth/login) ...
+        "THROTTLE_SIGN_IN_ACCOUNT_FAILURES": "50 per hour",  # ... and per login name or account, from every address
+        "THROTTLE_FORGOT_PASSWORD": "5 per 15 minutes",  # "forgot password" requests ...
+        "THROTTLE_FORGOT_PASSWORD_ACCOUNT": "3 per hour",  # ... and per login name typed, from every address
+        "FORGOT_PASSWORD_ANSWER_SECONDS": 0.3,  # each "forgot password" answer takes this long, account or not
+        "THROTTLE_OTP": "10 per hour",  # WhatsApp OTP requests (per account: OTP_RESEND_SECONDS, OTP_MAX_PER_HOUR)
+        "THROTTLE_API_FAILURES": "20 per 10 minutes",  # wrong API Basic credentials, then 429 even for right ones ...
+        "THROTTLE_API_CLIENT_FAILURES": "100 per hour",  # ... and per client id tried, from every address
+        "THROTTLE_VERIFY": "30 per minute",  # PDFs checked on the public /verify page, per address
+        "THROTTLE_API_VERIFY": "600 per minute",  # PDFs checked through /api/v2/verify/pdf, per API client
         "OTP_TTL_MINUTES": 15,
         "OTP_MAX_ATTEMPTS": 5,
         "OTP_RESEND_SECONDS": 60,
@@ -116,7 +143,15 @@ def defaults(instance: Path) -> dict:
         "WHATSAPP_GATEWAY_URL": "",
         "WHATSAPP_GATEWAY_TOKEN": "",
         "WHATSAPP_TIMEOUT": 10,
-        "OUTBOX_MAX_ATTEMPTS": 8,
+        # Tries of a message before it is given up on (it stays retrievable: `flask outbox retry`), and the longest
+        # wait between two tries (30 s doubling up to this, jittered): 40 tries span more than 24 h of outage.
+        "OUTBOX_MAX_ATTEMPTS": 40,
+        "OUTBOX_BACKOFF_CAP_SECONDS": 3600,
+        # /healthz: the oldest unsent message may be this old; a loop's heartbeat may be this many of its
+        # intervals old, and at least HEALTH_LOOP_MIN_SECONDS (a pass may take a while: 50 messages to a slow server)
+        "HEALTH_OUTBOX_MAX_AGE_MINUTES": 60,
+        "HEALTH_LOOP_INTERVALS": 3,
+        "HEALTH_LOOP_MIN_SECONDS": 120,
         "OUTBOX_PAGE": False,
         "REGISTRY_URL": "",
         "REGISTRY_TOKEN": "",

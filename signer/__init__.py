@@ -4,7 +4,8 @@ Everything runs against one PKCS#11 token (:class:`Hsm`, configured by :class:`H
 and the key-encryption key live in it; a subscriber's key is stored outside, wrapped under that key and
 sealed under the subscriber's passphrase (:mod:`signer.keys`). :mod:`signer.ca` makes the hierarchy and
 issues certificates, :mod:`signer.revocation` signs CRLs and OCSP responses, :mod:`signer.tsa` answers
-time-stamp requests, :mod:`signer.pdf` signs PDFs and :func:`validate_pdf` checks them offline.
+time-stamp requests, :mod:`signer.mac` computes HMACs under keys that stay in the token, :mod:`signer.pdf`
+signs PDFs and :func:`validate_pdf` checks them offline.
 
 The package imports no web framework or database layer, writes no environment variables and patches
 nothing on import: names, wording and verdict sentences come from the application (:class:`PkiConfig`,
@@ -12,7 +13,7 @@ nothing on import: names, wording and verdict sentences come from the applicatio
 Every error it raises is a :class:`SignerError`, PKCS#11 errors re-raised ``from`` the original.
 """
 
-from . import ca, keys, pdf, revocation, speedups
+from . import ca, doctor, keys, mac, pdf, revocation, speedups
 from .config import DEFAULT_POLICY_OID, HsmConfig, KdfParams, PkiConfig
 from .errors import (
     AlreadyInitialised,
@@ -61,8 +62,10 @@ __all__ = [
     "TimeStampAuthority",
     "WrongPassphrase",
     "ca",
+    "doctor",
     "keys",
     "load_image",
+    "mac",
     "pdf",
     "revocation",
     "shared",

@@ -2,11 +2,18 @@
 
 The token holds everything: the root, issuing, OCSP-responder and TSA key
 pairs (non-extractable), the AES-256 key-encryption key that wraps subscriber
-keys, and the four CA certificates as certificate objects.
+keys, the HMAC key that peppers their passphrases (:mod:`signer.keys`), and the
+four CA certificates as certificate objects.
+
+The KEK carries a ``CKA_UNWRAP_TEMPLATE``: whatever it unwraps must be a
+sensitive, non-extractable, sign-only RSA private key, so a PIN holder cannot
+unwrap a subscriber key in readable form. python-pkcs11 cannot pack that array
+attribute, so :class:`_TemplateMapper` does.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -15,23 +22,67 @@ from datetime import datetime, timedelta, timezone
 from asn1crypto import core, keys, x509
 from pkcs11 import Attribute, CertificateType, KeyType, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11e
+from pkcs11.attributes import AttributeMapper
 from pkcs11.util.rsa import encode_rsa_public_key
 
 from .config import PkiConfig
 from .errors import AlreadyInitialised, HsmUnavailable, KeyNotFound
 from .hsm import Hsm
+from .mac import ensure_mac_key
 
 ROOT = "paraf-root"
 ISSUING = "paraf-issuing"
 OCSP = "paraf-ocsp"
 TSA = "paraf-tsa"
 KEK = "paraf-kek"
+PEPPER = "paraf-kdf-pepper"
 CA_LABELS = (ROOT, ISSUING, OCSP, TSA)
 
 ROOT_YEARS = 20
 ISSUING_YEARS = 10
 SERVICE_YEARS = 5
 BACKDATE = timedelta(minutes=5)
+
+KEK_UNWRAP_TEMPLATE = {
+    Attribute.CLASS: ObjectClass.PRIVATE_KEY,
+    Attribute.KEY_TYPE: KeyType.RSA,
+    Attribute.SENSITIVE: True,
+    Attribute.EXTRACTABLE: False,
+    Attribute.SIGN: True,
+    Attribute.DECRYPT: False,
+    Attribute.UNWRAP: False,
+    Attribute.DERIVE: False,
+}
+"""What the KEK imposes on every key it unwraps (a caller's template must say the same)."""
+
+
+class _CkAttribute(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_ulong), ("value", ctypes.c_void_p), ("length", ctypes.c_ulong)]
+
+
+class _TemplateMapper(AttributeMapper):
+    """python-pkcs11's attribute mapper that can also write ``CKA_UNWRAP_TEMPLATE`` (an array of CK_ATTRIBUTE).
+
+    The packed array points into buffers this mapper keeps, so it must live as long as the session using it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffers: list = []
+        self.register_handler(Attribute.UNWRAP_TEMPLATE, self._pack_template, self._unpack_template)
+
+    def _pack_template(self, template: dict) -> bytes:
+        array = (_CkAttribute * len(template))()
+        for entry, (key, value) in zip(array, template.items()):
+            raw = self.pack_attribute(key, value)
+            buffer = ctypes.create_string_buffer(raw, len(raw))
+            self._buffers.append(buffer)
+            entry.type, entry.value, entry.length = int(key), ctypes.addressof(buffer), len(raw)
+        return bytes(array)
+
+    @staticmethod
+    def _unpack_template(raw: bytes) -> dict:
+        raise NotImplementedError("reading an attribute template back is not supported")
 
 
 def utcnow() -> datetime:
@@ -170,8 +221,26 @@ def _revocation_pointers(pki: PkiConfig, issuer: str, with_ocsp: bool) -> list[d
     ]
 
 
+def _generate_kek(session) -> None:
+    with session.token.open(rw=True, attribute_mapper=_TemplateMapper()) as templated:  # shares the login
+        templated.generate_key(
+            KeyType.AES,
+            256,
+            label=KEK,
+            id=secrets.token_bytes(16),
+            store=True,
+            capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP,
+            template={
+                Attribute.SENSITIVE: True,
+                Attribute.EXTRACTABLE: False,
+                Attribute.PRIVATE: True,
+                Attribute.UNWRAP_TEMPLATE: KEK_UNWRAP_TEMPLATE,
+            },
+        )
+
+
 def init_hierarchy(hsm: Hsm, pki: PkiConfig) -> Hierarchy:
-    """Generate the CA keys and certificates in the token; refuse if any already exists."""
+    """Generate the CA keys, the KEK, the pepper and the CA certificates in the token; refuse if a CA key or KEK exists."""
     for label in (*CA_LABELS, KEK):
         if hsm.has_object(label, ObjectClass.PRIVATE_KEY) or hsm.has_object(label, ObjectClass.SECRET_KEY):
             raise AlreadyInitialised(f"the token already holds a key labelled {label!r}")
@@ -180,21 +249,14 @@ def init_hierarchy(hsm: Hsm, pki: PkiConfig) -> Hierarchy:
         spkis = {ROOT: _generate_rsa(session, ROOT, pki.ca_key_bits), ISSUING: _generate_rsa(session, ISSUING, pki.ca_key_bits)}
         for label in (OCSP, TSA):
             spkis[label] = _generate_rsa(session, label, pki.subscriber_key_bits)
-        session.generate_key(
-            KeyType.AES,
-            256,
-            label=KEK,
-            id=secrets.token_bytes(16),
-            store=True,
-            capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP,
-            template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True},
-        )
+        _generate_kek(session)
         return spkis
 
     try:
         spkis = hsm.run(generate)
     except p11e.PKCS11Error as exc:
         raise HsmUnavailable("cannot generate the CA keys") from exc
+    ensure_mac_key(hsm, PEPPER)
 
     now = utcnow() - BACKDATE
     root_name, issuing_name = ca_name(pki, pki.root_name), ca_name(pki, pki.issuing_name)

@@ -45,6 +45,19 @@ class PdfDamaged(PdfError):
     """The PDF, its form or a signature in it is damaged and cannot be read."""
 
 
+class PdfLimitExceeded(PdfError):
+    """An untrusted PDF is over a bound: ``limit`` is ``pages``, ``signatures``, ``decoded_bytes`` or ``page_size``, ``value`` the bound."""
+
+    def __init__(self, limit: str, value: int):
+        super().__init__(limit, value)
+        self.limit = limit
+        self.value = value
+
+
+class PdfSignatureDamaged(PdfDamaged):
+    """The PDF opens, but a signature in it (or its form) cannot be read."""
+
+
 class AppearanceError(SignerError):
     """A visible-signature appearance cannot be drawn (unreadable image or font, unusable box)."""
 

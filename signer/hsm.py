@@ -20,6 +20,7 @@ import ctypes
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -40,6 +41,9 @@ RSA_MECHANISMS = {
 }
 
 T = TypeVar("T")
+
+MISSING_KEY_RESTART_SECONDS = 30.0
+"""Least time between two library restarts caused by a missing key (see :meth:`Hsm.run`)."""
 
 CKF_OS_LOCKING_OK = 0x2
 CKR_OK = 0
@@ -119,6 +123,7 @@ class Hsm:
         self._token: pkcs11.Token | None = None
         self._login_session: pkcs11.Session | None = None
         self._local = threading.local()
+        self._missing_restart_at: float | None = None
 
     def _connect(self, fresh: bool) -> None:
         """Initialise the library, find the token and log in (caller holds the lock)."""
@@ -168,11 +173,20 @@ class Hsm:
         return local.session
 
     def run(self, operation: Callable[[pkcs11.Session], T]) -> T:
-        """Run ``operation`` on this thread's session; re-initialise and retry once if the HSM went away."""
+        """Run ``operation`` on this thread's session; re-initialise and retry once if the HSM went away.
+
+        A key missing from a token this process had already connected to counts as "went away" too: after
+        the token was unplugged or re-created, a session of the old library state finds nothing, even once
+        the token is back (a key still missing after the new start raises :class:`KeyNotFound`). That restart
+        happens at most once per :data:`MISSING_KEY_RESTART_SECONDS`: restarting finalises the library under every
+        thread, which a key that is simply gone (or a health probe asking for it) must not do on each call.
+        """
+        connected = self._pid == os.getpid()
         try:
             return operation(self.session())
-        except p11e.PKCS11Error as exc:
-            if not _recoverable(exc):
+        except (p11e.PKCS11Error, KeyNotFound) as exc:
+            missing = connected and isinstance(exc, (KeyNotFound, p11e.NoSuchKey)) and self._may_restart_for_missing()
+            if not missing and not (isinstance(exc, p11e.PKCS11Error) and _recoverable(exc)):
                 raise
             log.warning("HSM operation failed (%s); re-initialising and retrying once", type(exc).__name__)
             generation = self._generation
@@ -186,6 +200,15 @@ class Hsm:
                     raise
                 raise HsmUnavailable(f"HSM operation failed: {type(exc2).__name__}") from exc2
 
+    def _may_restart_for_missing(self) -> bool:
+        """Return whether a missing key may restart the library now (once per :data:`MISSING_KEY_RESTART_SECONDS`)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._missing_restart_at is not None and now - self._missing_restart_at < MISSING_KEY_RESTART_SECONDS:
+                return False
+            self._missing_restart_at = now
+            return True
+
     def private_key(self, session: pkcs11.Session, label: str) -> pkcs11.PrivateKey:
         """Return the token private key labelled ``label``, cached per thread."""
         keys = self._local.keys
@@ -198,9 +221,20 @@ class Hsm:
             keys[label] = key
         return key
 
-    def ping(self) -> None:
-        """Check that the token answers; raise :class:`HsmUnavailable` otherwise."""
-        self.run(lambda session: session.token.label)
+    def ping(self, label: str) -> None:
+        """Check that the token answers and finds the private key ``label`` (looked up, not cached).
+
+        :raises HsmUnavailable: the token does not answer.
+        :raises KeyNotFound: it holds no such key.
+        """
+
+        def look_up(session: pkcs11.Session) -> None:
+            try:
+                session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
+            except p11e.NoSuchKey as exc:
+                raise KeyNotFound(f"no private key labelled {label!r}") from exc
+
+        self.run(look_up)
 
     def has_object(self, label: str, object_class: ObjectClass) -> bool:
         """Return whether the token holds an object of this class and label."""

@@ -17,15 +17,17 @@ import functools
 import io
 import logging
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, TypeVar
 
 from asn1crypto import tsp, x509
-from pyhanko.pdf_utils import misc
+from pyhanko.pdf_utils import generic, misc
 from pyhanko.pdf_utils.crypt import AuthStatus
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
@@ -41,7 +43,16 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .errors import NotAPdf, PdfDamaged, PdfEncrypted, PdfError, PdfWrongPassword, SignerError, SigningFailed
+from .errors import (
+    NotAPdf,
+    PdfDamaged,
+    PdfEncrypted,
+    PdfError,
+    PdfLimitExceeded,
+    PdfWrongPassword,
+    SignerError,
+    SigningFailed,
+)
 from .stamp import DEFAULT_STAMP_STYLE, Stamp, StampStyle, stamp_style
 
 T = TypeVar("T")
@@ -49,6 +60,8 @@ T = TypeVar("T")
 DAMAGE = (zlib.error, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError)
 Box = tuple[float, float, float, float]
 DIGESTS = ("sha256", "sha384", "sha512")
+MAX_PAGE_SIDE = 14_400
+"""The largest page side PDF allows, in points at the default user unit (ISO 32000-1, annex C.2)."""
 
 
 class _DropNoFetchWarning(logging.Filter):
@@ -109,6 +122,32 @@ class Prepared:
     context: ValidationContext | None = None
     validation: PreSignValidationStatus | None = None
     bytes_reserved: int | None = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on an untrusted PDF: its pages, the bytes decoded from its streams, and the signatures validated."""
+
+    pages: int = 2000
+    decoded_bytes: int = 200 * 1024 * 1024
+    signatures: int = 50
+
+    def decode_limits(self) -> DecodeLimits:
+        """Return pyHanko's decoding limits with :attr:`decoded_bytes` as the bound of a stream and of the document."""
+        return DecodeLimits(
+            per_stream=StreamDecodeLimits(max_output_size=self.decoded_bytes),
+            document_budget=DocumentDecodeBudget(base_allowance=self.decoded_bytes, max_ratio=0),
+        )
+
+
+def check_page_box(box: Box) -> None:
+    """Refuse a page box with a side beyond :data:`MAX_PAGE_SIDE` (or not a finite number).
+
+    :raises PdfLimitExceeded: ``page_size``.
+    """
+    x1, y1, x2, y2 = box
+    if not (abs(x2 - x1) <= MAX_PAGE_SIDE and abs(y2 - y1) <= MAX_PAGE_SIDE):
+        raise PdfLimitExceeded("page_size", MAX_PAGE_SIDE)
 
 
 @dataclass(frozen=True)
@@ -193,12 +232,16 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     return result[0]
 
 
-def open_reader(pdf: bytes, strict: bool = False, password: str | None = None) -> PdfFileReader:
-    """Parse PDF bytes that are a usable PDF (unencrypted, or opened by ``password``).
+def open_reader(
+    pdf: bytes, strict: bool = False, password: str | None = None, limits: Limits | None = None
+) -> PdfFileReader:
+    """Parse PDF bytes that are a usable PDF (unencrypted, or opened by ``password``), within ``limits`` if given.
 
     :raises NotAPdf: no ``%PDF-`` header.
     :raises PdfEncrypted: encrypted, and no ``password`` given.
     :raises PdfWrongPassword: ``password`` does not open it.
+    :raises PdfLimitExceeded: it declares more pages than ``limits.pages``, or its streams decode to more than
+        ``limits.decoded_bytes`` (then also later, on the returned reader).
     :raises PdfDamaged: it cannot be parsed.
     """
     if not isinstance(pdf, (bytes, bytearray, memoryview)):
@@ -206,19 +249,103 @@ def open_reader(pdf: bytes, strict: bool = False, password: str | None = None) -
     if b"%PDF-" not in bytes(pdf[:1024]):
         raise NotAPdf("the file is not a PDF (no %PDF- header)")
     try:
-        reader = PdfFileReader(io.BytesIO(bytes(pdf)), strict=strict)
+        reader = PdfFileReader(
+            io.BytesIO(bytes(pdf)), strict=strict, decode_limits=limits.decode_limits() if limits else None
+        )
         if reader.encrypted and password is None:
             raise PdfEncrypted("the PDF is encrypted or password-protected; remove the protection and upload it again")
         if reader.encrypted and reader.decrypt(password).status == AuthStatus.FAILED:
             raise PdfWrongPassword("the given password does not open the encrypted PDF")
-        reader.root["/Pages"]["/Count"]  # touch the page tree: a damaged file fails here, not halfway through
+        count = int(reader.root["/Pages"]["/Count"])  # touch the page tree: a damaged file fails here
+        if limits and count > limits.pages:
+            raise PdfLimitExceeded("pages", limits.pages)
     except PdfError:
         raise
+    except misc.PdfDecodeLimitError as exc:
+        raise _decode_limit(limits) from exc
     except misc.PdfError as exc:
         raise PdfDamaged(f"the PDF is damaged and cannot be read: {exc.msg}") from exc
     except DAMAGE as exc:
         raise PdfDamaged("the PDF is damaged and cannot be read") from exc
     return reader
+
+
+def _decode_limit(limits: Limits | None) -> PdfLimitExceeded:
+    """Return the refusal of a PDF whose streams decode to more than the bound."""
+    return PdfLimitExceeded("decoded_bytes", (limits or Limits()).decoded_bytes)
+
+
+def inspect(pdf: bytes, password: str | None, limits: Limits) -> int:
+    """Check that untrusted PDF bytes open and that every page, its box and its content streams are within ``limits``.
+
+    Return the page count. The page tree is walked once and every content stream decoded (within
+    ``limits.decoded_bytes`` in all), so what signing later reads of the file is bounded too.
+
+    :raises PdfError: as :func:`open_reader` and :func:`page_boxes`.
+    """
+    reader = open_reader(pdf, password=password, limits=limits)
+    count = 0
+    with _page_tree_errors(limits):
+        for index, page in enumerate(_pages(reader, limits)):
+            _box(page, index)
+            contents = page["/Contents"] if "/Contents" in page else None  # noqa: SIM401  (get() does not resolve)
+            for item in contents if isinstance(contents, generic.ArrayObject) else [contents]:
+                stream = item.get_object() if item is not None else None
+                if isinstance(stream, generic.StreamObject):
+                    stream.data  # noqa: B018  (decoding is the check)
+            count += 1
+    return count
+
+
+def _pages(reader: PdfFileReader, limits: Limits | None) -> Iterator[generic.DictionaryObject]:
+    """Yield the pages of the page tree in order, walking it once (no page or node twice; at most ``limits.pages``)."""
+    seen: set[tuple[int, int]] = set()
+    stack: list = [reader.root.raw_get("/Pages")]
+    count = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, generic.IndirectObject):
+            if (item.idnum, item.generation) in seen:
+                raise PdfDamaged("the PDF page tree reaches a node twice")
+            seen.add((item.idnum, item.generation))
+        node = item.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            raise PdfDamaged("the PDF page tree holds something that is not a dictionary")
+        if "/Kids" in node:
+            kids = node["/Kids"]
+            stack.extend(kids.raw_get(i) for i in reversed(range(len(kids))))
+            continue
+        count += 1
+        if limits and count > limits.pages:
+            raise PdfLimitExceeded("pages", limits.pages)
+        yield node
+
+
+def _box(page: generic.DictionaryObject, index: int) -> Box:
+    """Return a page's visible area (CropBox, else MediaBox, inherited) as ``(x1, y1, x2, y2)``, x1 < x2 and y1 < y2."""
+    box = find_inherited_value_in_tree(page, "/CropBox", "/Parent") or find_inherited_value_in_tree(
+        page, "/MediaBox", "/Parent"
+    )
+    if box is None or len(box) != 4:
+        raise PdfDamaged(f"page {index + 1} has no usable MediaBox")
+    x1, y1, x2, y2 = (float(value) for value in box)
+    check_page_box((x1, y1, x2, y2))
+    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
+
+
+@contextmanager
+def _page_tree_errors(limits: Limits | None) -> Iterator[None]:
+    """Re-raise what pyHanko raises while reading the page tree as :class:`PdfDamaged` or :class:`PdfLimitExceeded`."""
+    try:
+        yield
+    except PdfError:
+        raise
+    except misc.PdfDecodeLimitError as exc:
+        raise _decode_limit(limits) from exc
+    except misc.PdfError as exc:
+        raise PdfDamaged(f"the PDF page tree is damaged: {exc.msg}") from exc
+    except DAMAGE as exc:
+        raise PdfDamaged("the PDF page tree is damaged") from exc
 
 
 def open_pdf(pdf: bytes) -> IncrementalPdfFileWriter:
@@ -231,28 +358,15 @@ def page_count(writer: IncrementalPdfFileWriter) -> int:
     return int(writer.root["/Pages"]["/Count"])
 
 
-def page_boxes(pdf: bytes) -> list[Box]:
+def page_boxes(pdf: bytes, limits: Limits | None = None) -> list[Box]:
     """Return the visible area (CropBox, else MediaBox) of every page as ``(x1, y1, x2, y2)``, x1 < x2 and y1 < y2.
 
-    :raises PdfError: as :func:`open_reader`; :class:`PdfDamaged` also when a page has no usable box.
+    :raises PdfError: as :func:`open_reader`; :class:`PdfDamaged` also when a page has no usable box, and
+        :class:`PdfLimitExceeded` when one is larger than PDF allows.
     """
-    reader = open_reader(pdf)
-    boxes = []
-    try:
-        for index in range(int(reader.root["/Pages"]["/Count"])):
-            page = reader.find_page_for_modification(index)[0].get_object()
-            box = find_inherited_value_in_tree(page, "/CropBox", "/Parent") or find_inherited_value_in_tree(
-                page, "/MediaBox", "/Parent"
-            )
-            if box is None or len(box) != 4:
-                raise PdfDamaged(f"page {index + 1} has no usable MediaBox")
-            x1, y1, x2, y2 = (float(value) for value in box)
-            boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
-    except misc.PdfError as exc:
-        raise PdfDamaged(f"the PDF page tree is damaged: {exc.msg}") from exc
-    except DAMAGE as exc:
-        raise PdfDamaged("the PDF page tree is damaged") from exc
-    return boxes
+    reader = open_reader(pdf, limits=limits)
+    with _page_tree_errors(limits):
+        return [_box(page, index) for index, page in enumerate(_pages(reader, limits))]
 
 
 def _check_placement(writer: IncrementalPdfFileWriter, page: int, box: Box) -> None:

@@ -75,7 +75,7 @@ def describe(sig: EmbeddedPdfSignature) -> SignatureInfo:
     except (KeyError, IndexError, ValueError, AttributeError):
         tsa = None
     return SignatureInfo(
-        field_name=sig.field_name,
+        field_name=str(sig.field_name),  # a plain str: pyHanko's string objects point back at their reader
         reason=_text(sig.sig_object, "/Reason"),
         location=_text(sig.sig_object, "/Location"),
         contact_info=_text(sig.sig_object, "/ContactInfo"),

@@ -40,8 +40,8 @@ from pyhanko.sign.validation.status import DocumentTimestampStatus, PdfSignature
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import RevokedError, ValidationError
 
-from .errors import PdfDamaged
-from .pdf import open_reader, run_sync
+from .errors import PdfLimitExceeded, PdfSignatureDamaged
+from .pdf import Limits, open_reader, run_sync
 from .signature_info import SignatureInfo, describe
 
 PADES_SUBFILTER = "/ETSI.CAdES.detached"
@@ -295,7 +295,7 @@ async def _validate_signature(
     whole, level_name, modified = _modification(status)
     subject = status.signing_cert.subject.native
     report = dict(
-        field_name=sig.field_name,
+        field_name=str(sig.field_name),  # a plain str: pyHanko's string objects point back at their reader
         signer_name=subject.get("common_name") or subject.get("organization_name"),
         signer_title=subject.get("title"),
         signer_serial=status.signing_cert.serial_number,
@@ -339,23 +339,28 @@ async def async_validate_pdf(
     ocsps: Sequence[bytes] = (),
     password: str | None = None,
     reader: PdfFileReader | None = None,
+    limits: Limits | None = None,
 ) -> list[SignatureReport]:
     """Validate every signature of a PDF; see :func:`validate_pdf`."""
     if reader is None:
-        reader = open_reader(pdf_bytes, password=password)
+        reader = open_reader(pdf_bytes, password=password, limits=limits)
     try:
+        if limits and len(reader.embedded_signatures) > limits.signatures:
+            raise PdfLimitExceeded("signatures", limits.signatures)
         dss = _read_dss(reader)
         contexts = _Contexts(root_der, other_certs, crls, ocsps, dss, _shared_diff_policy(reader))
         doc_timestamps = [
             (ts.signed_revision, await _doc_timestamp_ok(ts, contexts)) for ts in reader.embedded_timestamp_signatures
         ]
         return [await _validate_signature(sig, contexts, dss, doc_timestamps) for sig in reader.embedded_regular_signatures]
+    except misc.PdfDecodeLimitError as exc:
+        raise PdfLimitExceeded("decoded_bytes", (limits or Limits()).decoded_bytes) from exc
     except misc.PdfError as exc:
-        raise PdfDamaged(f"the PDF signatures cannot be read: {exc.msg}") from exc
+        raise PdfSignatureDamaged(f"the PDF signatures cannot be read: {exc.msg}") from exc
     except SignatureValidationError as exc:
-        raise PdfDamaged(f"a PDF signature is malformed: {exc.failure_message}") from exc
-    except (zlib.error, ValueError, KeyError, IndexError) as exc:  # damaged objects; asn1crypto's parse errors
-        raise PdfDamaged("the PDF is damaged or a signature in it cannot be decoded") from exc
+        raise PdfSignatureDamaged(f"a PDF signature is malformed: {exc.failure_message}") from exc
+    except (zlib.error, ValueError, KeyError, IndexError, RecursionError) as exc:  # damaged objects; asn1crypto's
+        raise PdfSignatureDamaged("the PDF is damaged or a signature in it cannot be decoded") from exc
 
 
 def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[SignatureReport]:
@@ -364,7 +369,12 @@ def validate_pdf(pdf_bytes: bytes, root_der: bytes, *args, **kwargs) -> list[Sig
     ``other_certs`` are intermediate certificates (DER); ``crls`` and
     ``ocsps`` are current revocation data (DER), used together with what the
     document's DSS holds; ``password`` opens an encrypted PDF; ``reader`` is the same bytes already opened
-    with :func:`signer.pdf.open_reader` (and ``password``), to spare a second parse. Document time stamps (B-LTA)
+    with :func:`signer.pdf.open_reader` (and ``password``), to spare a second parse; ``limits`` bound an untrusted
+    file (:class:`signer.pdf.Limits`: more signatures than ``limits.signatures`` raise
+    :class:`~signer.errors.PdfLimitExceeded` before any is validated). Document time stamps (B-LTA)
     are not reported on their own; they raise the level of the signatures they follow.
+
+    :raises PdfError: as :func:`signer.pdf.open_reader`; :class:`~signer.errors.PdfSignatureDamaged` when the
+        file opens but a signature in it cannot be read.
     """
     return run_sync(lambda: async_validate_pdf(pdf_bytes, root_der, *args, **kwargs))

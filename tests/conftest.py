@@ -74,6 +74,7 @@ def app(instance_dir: Path, server_port: int) -> Iterator[Flask]:
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{server_port}",
             **CHEAP_HASHES,
             "TOTP_CLOCK": CLOCK,
+            "THROTTLE_ENABLED": False,  # the suite signs in many times; tests/integration/test_throttling.py turns it on
         }
     )
     with app.app_context():

@@ -104,5 +104,5 @@ class KeyPool:
             made = self._ready.get_nowait()
         except queue.Empty:
             return REAL_GENERATE(hsm, passphrase, kdf, bits)
-        return keys.WrappedKey(blob=keys.change_passphrase(made.blob, _PASSPHRASE, passphrase, kdf),
+        return keys.WrappedKey(blob=keys.change_passphrase(hsm, made.blob, _PASSPHRASE, passphrase, kdf),
                                public_key=made.public_key)

@@ -37,6 +37,8 @@ ERRORS: dict[str, Problem] = {
                             "Unknown API address; see /api/v2/docs."),
     "method_not_allowed": Problem(405, 4009, "Metode HTTP ini tidak dipakai untuk alamat ini; lihat /api/v2/docs.",
                                   "This HTTP method is not used for this address; see /api/v2/docs."),
+    "too_many_requests": Problem(429, 4010, "Terlalu banyak permintaan; coba lagi dalam {seconds} detik.",
+                                 "Too many requests; try again in {seconds} seconds."),
     "passphrase_required": Problem(
         400, 4007,
         "Paraf membuka kunci penandatanganan hanya dengan passphrase pemilik: kirim passphrase (TOTP hanya faktor kedua).",
@@ -57,6 +59,18 @@ ERRORS: dict[str, Problem] = {
                               "File {index} is too large (at most {mb} MB)."),
     "file_encrypted_sign": Problem(422, 4108, "Berkas ke-{index} terenkripsi; hapus proteksinya sebelum ditandatangani.",
                                    "File {index} is encrypted; remove the protection before signing it."),
+    "file_too_many_pages": Problem(413, 4109, "Berkas ke-{index} memiliki lebih dari {max} halaman (batas Paraf).",
+                                   "File {index} has more than {max} pages (Paraf's limit)."),
+    "file_too_many_signatures": Problem(
+        413, 4110, "Berkas ke-{index} memuat lebih dari {max} tanda tangan; Paraf memeriksa paling banyak {max} per dokumen.",
+        "File {index} holds more than {max} signatures; Paraf checks at most {max} per document."),
+    "file_too_much_data": Problem(413, 4111, "Isi berkas ke-{index} setelah diurai melebihi {max} MB (batas Paraf).",
+                                  "The content of file {index} exceeds {max} MB once decompressed (Paraf's limit)."),
+    "file_page_too_large": Problem(413, 4112, "Ada halaman berkas ke-{index} yang lebih besar dari {max} pt, batas format PDF.",
+                                   "A page of file {index} is larger than {max} pt, the PDF format's limit."),
+    "file_too_complex": Problem(
+        413, 4113, "Berkas ke-{index} terlalu rumit atau terlalu besar untuk diperiksa (batas {max} detik dan {mb} MB memori).",
+        "File {index} is too complex or too large to check (limits: {max} seconds and {mb} MB of memory)."),
     # signatureProperties
     "properties_count": Problem(400, 4201, "signatureProperties harus berisi satu elemen atau satu per berkas ({files}).",
                                 "signatureProperties must hold one element or one per file ({files})."),

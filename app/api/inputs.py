@@ -10,7 +10,7 @@ import re
 from flask import current_app, request
 
 from ..domain import keys
-from ..domain.key_errors import StampUnusable
+from ..domain.key_errors import DocumentUnusable, StampUnusable
 from ..domain.signing import signatures
 from ..domain.signing.signatures import Details, DocumentRefused, Placement, Upload
 from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
@@ -26,6 +26,11 @@ DOCUMENT_ERRORS = {
     "encrypted": "file_encrypted",
     "wrong_password": "file_wrong_password",
     "damaged": "file_damaged",
+    "pages": "file_too_many_pages",
+    "signatures": "file_too_many_signatures",
+    "decoded_mb": "file_too_much_data",
+    "page_size": "file_page_too_large",
+    "check": "file_too_complex",
 }
 
 
@@ -85,7 +90,9 @@ def refusal(exc: DocumentRefused, index: int, signing_use: bool = False) -> ApiE
     key = DOCUMENT_ERRORS.get(exc.reason, "file_damaged")
     if signing_use and key == "file_encrypted":
         key = "file_encrypted_sign"
-    return ApiError(key, index=index, mb=int(current_app.config["MAX_PDF_BYTES"]) // (1024 * 1024))
+    config = current_app.config
+    mb = config["PDF_CHECK_MEMORY_MB"] if exc.reason == "check" else int(config["MAX_PDF_BYTES"]) // (1024 * 1024)
+    return ApiError(key, index=index, mb=mb, max=exc.limit)
 
 
 def check_pdf(data: bytes, index: int) -> None:
@@ -171,7 +178,10 @@ def _one(props: object, data: bytes, index: int) -> Upload:
         raise ApiError("bad_box", index=index)
     x, y = _number(props, "originX", 0, index), _number(props, "originY", 0, index)
     tag = text(props, "tag")
-    page, box = stamp_box(data, index, _page(props, index), x, y, width, height, tag)
+    try:
+        page, box = stamp_box(data, index, _page(props, index), x, y, width, height, tag)
+    except DocumentUnusable as exc:
+        raise refusal(signatures.refused(f"{index}.pdf", exc), index, signing_use=True) from None
     details = Details(details.reason, details.location, "", details.contact_info, _image(props, index))
     return Upload(f"api-{index}.pdf", data, Placement(page=page, box=box), details)
 

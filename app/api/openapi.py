@@ -55,9 +55,14 @@ UNAUTHORIZED = {
 }
 
 
+TOO_MANY = {**_error("Too many wrong credentials from this address or for this client id lately (or too many "
+                     "verifications); the `Retry-After` header says how many seconds to wait.", "too_many_requests"),
+            "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}}
+
+
 def _operation(summary: str, description: str, request: dict | None, responses: dict, tag: str) -> dict:
     operation = {"summary": summary, "description": description, "tags": [tag], "security": [{"basic": []}],
-                 "responses": {**responses, "401": UNAUTHORIZED}}
+                 "responses": {**responses, "401": UNAUTHORIZED, "429": TOO_MANY}}
     if request is not None:
         operation["requestBody"] = {"required": True, **request}
     return operation
@@ -103,6 +108,10 @@ def _schemas() -> dict:
     }
 
 
+LIMIT_ERRORS = ("file_too_many_pages", "file_too_many_signatures", "file_too_much_data", "file_page_too_large",
+                "file_too_complex")
+
+
 def _paths(pdf: str) -> dict:
     who = {"nik": EXAMPLE_NIK}
     sign_examples = {
@@ -133,7 +142,8 @@ def _paths(pdf: str) -> dict:
              "400": _error("Bad request.", *sign_errors),
              "403": _error("The subscriber cannot sign now.", *forbidden),
              "404": _error("Unknown subscriber, or one outside the client's agencies.", "not_registered"),
-             "413": _error("Too large.", "body_too_large", "file_too_large"),
+             "413": _error("Too large, or over one of Paraf's bounds on a PDF.", "body_too_large", "file_too_large",
+                           *LIMIT_ERRORS),
              "422": _error("Unusable file or tag.", "tag_not_found", "file_encrypted_sign"),
              "423": _error("Signing locked.", "signing_locked")},
             "sign")},
@@ -176,7 +186,8 @@ def _paths(pdf: str) -> dict:
                 "signatureCount": 0, "description": "Dokumen tidak memiliki tanda tangan elektronik.",
                 "conclusion": "NO_SIGNATURE", "signatureInformations": []}})},
              "400": _error("Bad request.", "malformed_json", "missing_field", "file_empty", "file_not_base64"),
-             "413": _error("Too large.", "body_too_large", "file_too_large"),
+             "413": _error("Too large, or over one of Paraf's bounds on a PDF.", "body_too_large", "file_too_large",
+                           *LIMIT_ERRORS),
              "415": _error("Not a PDF.", "file_not_pdf"),
              "422": _error("Unusable file.", "file_damaged", "file_encrypted", "file_wrong_password")},
             "verify")},

@@ -27,9 +27,11 @@ def send(account: Account, documents: int, ttl_minutes: int) -> str:
     context = {"minutes": ttl_minutes, "count": documents}
     links = {"code": code}  # sealed in the outbox row, wiped once sent
     if phone:
-        notifications.whatsapp_message(destination, "api_sign_code", context, links, account_id=account.id)
+        notifications.whatsapp_message(destination, "api_sign_code", context, links, account_id=account.id,
+                                       links_expire_at=row.expires_at)
         return "whatsapp"
-    notifications.email_message(destination, "api_sign_code", context, links, account_id=account.id)
+    notifications.email_message(destination, "api_sign_code", context, links, account_id=account.id,
+                                links_expire_at=row.expires_at)
     return "email"
 
 

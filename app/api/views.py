@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from .. import throttle
 from ..domain import keys
 from ..domain.signing import signatures, validation
 from ..domain.signing.signatures import (
@@ -33,7 +34,7 @@ from ..extensions import csrf
 from ..platform.audit import Actor, record
 from ..web import settle
 from . import inputs, subscribers, totp
-from .auth import client_from_request, current_client, unauthorized
+from .auth import client_from_request, current_client, refuse_credentials
 from .errors import ApiError, english, response
 from .openapi import spec
 from .verify_report import answer
@@ -53,9 +54,12 @@ def authenticate():
     request.max_content_length = limit  # a body without a Content-Length is cut off at the limit while it is read
     if request.endpoint in PUBLIC:
         return None
+    refused = throttle.api_refusal()  # after too many wrong credentials even the right ones wait
+    if refused is not None:
+        return refused
     client = client_from_request()
     if client is None:
-        return unauthorized()
+        return refuse_credentials()
     g.api_client = client
     return None
 
@@ -206,6 +210,7 @@ def certificate_chain(who: str):
 
 
 @bp.post("/verify/pdf")
+@throttle.api_verify
 @audited("api.verify")
 def verify_pdf():
     """Validate every signature of a PDF (``password`` opens an encrypted one)."""

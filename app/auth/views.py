@@ -3,7 +3,8 @@
 The pending sign-in lives in the session under ``login_pending`` (account id, session version,
 start time) for a few minutes; ``login_user`` runs only once the second factor passes. Every
 failure of a factor shows the same message. ``Account.get_id()`` carries ``session_version``, so
-bumping it (password change or reset) signs out every session; idle sessions are signed out too.
+bumping it (logout, password change or reset, suspension, authenticator reset) signs out every session;
+sessions idle for ``SESSION_IDLE_MINUTES`` or open for ``SESSION_MAX_HOURS`` are signed out too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import throttle
 from ..domain.accounts import authenticators, tokens
 from ..domain.accounts import login as signin
 from ..domain.certificates import suspensions
@@ -29,6 +31,7 @@ bp = Blueprint("auth", __name__)
 PENDING_KEY = "login_pending"
 SETUP_KEY = "authenticator_setup"
 SEEN_KEY = "last_seen"
+SIGNED_IN_KEY = "signed_in_at"
 PENDING_SECONDS = 5 * 60
 MAX_CODE_TRIES = 5
 # Pages a signed-in account that must change its password may still open.
@@ -50,7 +53,8 @@ def suspended_message() -> str:
 def load_user(user_id: str) -> Account | None:
     """Return the signed-in account, or None when the session is stale (another session version).
 
-    A suspended account cannot sign in again; suspending it should also bump ``session_version`` to end its sessions.
+    Logout, a password change or reset, a suspension and an authenticator reset bump ``session_version``
+    (``signin.end_sessions``): every copy of an earlier session cookie is then refused here.
     """
     account_id, _sep, version = (user_id or "").partition(":")
     if not account_id.isdigit() or not version.isdigit():
@@ -63,7 +67,7 @@ def load_user(user_id: str) -> Account | None:
 
 @bp.before_app_request
 def session_rules():
-    """Sign out a session idle for too long; keep an account that must change its password on that page."""
+    """Sign out a session idle or open for too long; keep an account that must change its password on that page."""
     if request.endpoint in (None, "static") or not current_user.is_authenticated:
         return None
     now = time.time()
@@ -73,6 +77,12 @@ def session_rules():
         session.pop(SEEN_KEY, None)
         flash(_("Sesi Anda berakhir karena lama tidak aktif. Silakan masuk lagi."), "error")
         return None  # the page then treats the visitor as signed out
+    if now - float(session.setdefault(SIGNED_IN_KEY, now)) > current_app.config["SESSION_MAX_HOURS"] * 3600:
+        logout_user()
+        for key in (SEEN_KEY, SIGNED_IN_KEY):
+            session.pop(key, None)
+        flash(_("Sesi Anda sudah berakhir. Silakan masuk lagi."), "error")
+        return None
     session[SEEN_KEY] = now
     if current_user.must_change_password and request.endpoint not in OPEN_WHILE_CHANGING:
         return redirect(url_for("auth.change_password"))
@@ -109,7 +119,7 @@ def _pending_account() -> Account | None:
         or account is None
         or account.session_version != pending.get("version")
         or not signin.can_sign_in(account)
-        or signin.is_blocked(account)
+        or signin.is_blocked(account, request.remote_addr)
     ):
         session.pop(PENDING_KEY, None)
         return None
@@ -127,10 +137,10 @@ def _finish_sign_in(account: Account):
     """Sign the account in after both factors, record it, and go home (or to the forced password change)."""
     session.pop(PENDING_KEY, None)
     session.pop(SETUP_KEY, None)
-    signin.clear_failures(account)
+    signin.clear_failures(account, request.remote_addr)
     login_user(account)
     session.permanent = True
-    session[SEEN_KEY] = time.time()
+    session[SEEN_KEY] = session[SIGNED_IN_KEY] = time.time()
     record(actor(), "auth.login", "account", account.id)
     if account.must_change_password:
         flash(_("Ganti kata sandi sekali pakai Anda sebelum melanjutkan."), "error")
@@ -141,7 +151,7 @@ def _finish_sign_in(account: Account):
 def _code_failed(account: Account) -> InputError:
     """Record and count a wrong or replayed code (the pending sign-in ends after its last try); return the refusal."""
     record(actor(agency_id=account.agency_id), "auth.totp_failed", "account", account.id)
-    signin.count_failure(account)
+    signin.count_failure(account, request.remote_addr)
     pending = session.get(PENDING_KEY) or {}
     pending["tries"] = int(pending.get("tries", 0)) + 1
     session[PENDING_KEY] = pending
@@ -163,6 +173,7 @@ def _code_refused(error: DomainError):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@throttle.sign_in(throttle.typed_login)
 @on_error(_login_refused)
 def login():
     """Show the sign-in form and check the password (the first factor); a failed try is audited and counted."""
@@ -170,7 +181,7 @@ def login():
         return redirect(home_for(current_user))
     if request.method == "POST":
         found, account, suspended = signin.check_password_step(request.form.get("username", ""),
-                                                               request.form.get("password", ""))
+                                                               request.form.get("password", ""), request.remote_addr)
         if account is not None:
             session.pop(SETUP_KEY, None)
             session[PENDING_KEY] = {"account": account.id, "version": account.session_version, "since": time.time(), "tries": 0}
@@ -184,7 +195,13 @@ def login():
     return render_template("auth/login.html", error=None)
 
 
+def _pending_key() -> str:
+    """Return the limiter key of the account whose password passed in this browser."""
+    return f"account:{(session.get(PENDING_KEY) or {}).get('account')}"
+
+
 @bp.route("/login/kode", methods=["GET", "POST"])
+@throttle.sign_in(_pending_key)
 @on_error(_code_refused)
 def login_code():
     """Ask for the authenticator code (the second factor) and sign in."""
@@ -269,10 +286,12 @@ def login_setup():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out, ending every session of the account (a copied cookie or a CSC token stops working too)."""
     record(actor(), "auth.logout", "account", current_user.id)
+    signin.end_sessions(current_user._get_current_object())
     logout_user()
-    session.pop(SEEN_KEY, None)
+    for key in (SEEN_KEY, SIGNED_IN_KEY):
+        session.pop(key, None)
     flash(_("Anda sudah keluar."), "success")
     return redirect(url_for("auth.login"))
 
@@ -368,10 +387,14 @@ def change_password():
 
 
 @bp.route("/lupa-sandi", methods=["GET", "POST"])
+@throttle.forgot_password
 def forgot_password():
-    """Send a reset link to a real account's e-mail; the answer is the same whatever was typed."""
+    """Send a reset link to a real account's e-mail; the answer is the same, and as slow, whatever was typed."""
     if request.method == "POST":
+        answer_at = time.monotonic() + float(current_app.config["FORGOT_PASSWORD_ANSWER_SECONDS"])
         signin.request_password_reset(request.form.get("login", ""), actor("password-reset"))
+        settle(True)  # an existing account's link and message are written within the measured time
+        time.sleep(max(0.0, answer_at - time.monotonic()))
         return render_template("auth/forgot_sent.html")
     return render_template("auth/forgot.html")
 

@@ -10,7 +10,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import lifecycle
+from .. import lifecycle, throttle
 from ..domain.accounts import tokens
 from ..domain.certificates import after_issuance
 from ..domain.enrolment import issuance, otp
@@ -105,6 +105,7 @@ def _phone_refused(error: DomainError, field: str):
 
 @bp.post("/telepon/kirim")
 @login_required
+@throttle.otp
 @on_error(lambda error: _phone_refused(error, "phone" if isinstance(error, otp.OtpError) else error.field or "phone"))
 def send_code():
     """Send a WhatsApp OTP to verify the phone (before a reset link by WhatsApp or a renewal request)."""

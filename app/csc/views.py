@@ -1,7 +1,8 @@
 """``/csc/v2``: info, auth/login, credentials/list|info|authorize and signatures/signHash (CSC API v2).
 
-The subscriber logs in with their portal username (or e-mail) and password over HTTP Basic and gets a
-short-lived bearer token. ``credentials/authorize`` takes the passphrase as the PIN (and optionally the
+The subscriber logs in with their portal username (or e-mail) and password over HTTP Basic and the code of
+their portal authenticator app as ``OTP`` in the JSON body (both factors, as the portal asks), and gets a
+short-lived bearer token that ends with every session of the account. ``credentials/authorize`` takes the passphrase as the PIN (and optionally the
 API signing code as the OTP), checks it against the key — a wrong one counts toward the signing lock —
 and returns a SAD bound to the given hashes (see ``sad.py``). ``signatures/signHash`` signs exactly those
 hashes with RSA PKCS#1 v1.5 once. Errors are ``{"error", "error_description"}`` with a 4xx status.
@@ -16,10 +17,11 @@ import logging
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from .. import throttle
 from ..api import totp
 from ..api.errors import ApiError
 from ..domain import keys
-from ..domain.accounts import login
+from ..domain.accounts import authenticators, login
 from ..domain.key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
 from ..domain.signing import signatures
 from ..extensions import csrf, db
@@ -125,24 +127,37 @@ def _hashes(data: dict) -> list[str]:
 def info():
     """Describe the service."""
     return jsonify(specs="2.0.0.2", name="Paraf", logo="", region="ID", lang="id",
-                   description="Paraf remote signing (CSC API v2)", authType=["basic"],
+                   description="Paraf remote signing (CSC API v2). auth/login: the portal username and password "
+                               "over HTTP Basic and the code of the portal's authenticator app as OTP in the JSON body.",
+                   authType=["basic"],
                    methods=["auth/login", "credentials/list", "credentials/info", "credentials/authorize",
                             "signatures/signHash"])
 
 
 @bp.post("/auth/login", endpoint="login")
+@throttle.sign_in(throttle.basic_login)
 def login_():
-    """Exchange the portal username/e-mail and password (HTTP Basic) for a bearer token."""
+    """Exchange the portal username/e-mail and password (HTTP Basic) and the authenticator code (``OTP``) for a token."""
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return response(CscError("invalid_request", "HTTP Basic credentials are required.", 401))
-    found, account = login.check_first_factor(auth.username or "", auth.password or "")
+    code = _body().get("OTP")
+    if not isinstance(code, str) or not code:
+        raise invalid_request("Missing parameter OTP (the code of the portal's authenticator app).")
+    found, account = login.check_first_factor(auth.username or "", auth.password or "", request.remote_addr)
+    reason = None
+    if account is not None:
+        try:
+            authenticators.verify(account, code)
+        except authenticators.InvalidCode:
+            login.count_failure(account, request.remote_addr)
+            account, reason = None, "otp"
     if account is None:
-        if found is not None:
-            record(Actor("csc:login", ip=request.remote_addr, agency_id=found.agency_id), "csc.login_failed",
-                   "account", found.id)
+        record(Actor("csc:login", ip=request.remote_addr, agency_id=found.agency_id if found else None),
+               "csc.login_failed", "account", found.id if found else None, reason=reason)
         # the failure counts toward the sign-in block
-        raise CscError("authentication_error", "Wrong username or password.", 401, keep_changes=True)
+        raise CscError("authentication_error", "Wrong username, password or OTP.", 401, keep_changes=True)
+    login.clear_failures(account, request.remote_addr)
     token, lifetime = sad.issue_token(account.id, account.session_version)
     record(Actor(f"csc:{account.username or account.email}", ip=request.remote_addr, agency_id=account.agency_id),
            "csc.login", "account", account.id)

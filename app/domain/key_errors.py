@@ -74,3 +74,33 @@ class DamagedDocument(DocumentUnusable):
 
     def __init__(self):
         super().__init__(gettext("Berkas ini rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi."))
+
+
+class DamagedSignatures(DamagedDocument):
+    """The PDF opens, but a signature in it (or its form) cannot be read."""
+
+
+class DocumentOverLimit(DocumentUnusable):
+    """An uploaded PDF is over one of Paraf's bounds; ``limit`` names it and ``value`` is the bound.
+
+    ``limit`` is ``pages``, ``signatures``, ``decoded_mb``, ``page_size`` (points) or ``check``: the check in its
+    child process overran ``value`` seconds or ``memory_mb`` of memory (too complex or too large to check).
+    """
+
+    status = 413
+
+    def __init__(self, limit: str, value: int, memory_mb: int = 0):
+        self.limit, self.value = limit, value
+        if limit == "pages":
+            message = gettext("Berkas ini memiliki lebih dari %(n)d halaman, batas Paraf.", n=value)
+        elif limit == "signatures":
+            message = gettext("Berkas ini memuat lebih dari %(n)d tanda tangan; Paraf memeriksa paling banyak "
+                              "%(n)d tanda tangan per dokumen.", n=value)
+        elif limit == "decoded_mb":
+            message = gettext("Isi berkas ini setelah diurai melebihi %(mb)d MB, batas Paraf.", mb=value)
+        elif limit == "page_size":
+            message = gettext("Ada halaman berkas ini yang lebih besar dari %(pt)d pt, batas format PDF.", pt=value)
+        else:
+            message = gettext("Dokumen terlalu rumit atau terlalu besar untuk diperiksa (batas %(s)d detik dan "
+                              "%(mb)d MB memori).", s=value, mb=memory_mb)
+        super().__init__(message)

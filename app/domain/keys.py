@@ -8,6 +8,7 @@ The plain values the library hands back (:class:`Stamp`, :class:`SignatureReport
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -21,8 +22,7 @@ from typing import Any, TypeVar
 
 from asn1crypto import x509
 from flask import Flask, current_app
-from pyhanko.pdf_utils.reader import PdfFileReader
-from sqlalchemy import Engine, bindparam, func, select
+from sqlalchemy import Engine, bindparam, func, select, update
 
 from signer import (
     DEFAULT_POLICY_OID,
@@ -46,14 +46,19 @@ from signer import (
     TimeStampAuthority,
     WrongPassphrase,
     ca,
+    doctor,
     keys,
     load_image,
+    mac,
     pdf,
     revocation,
+    sandbox,
     shared,
     speedups,
     validate_pdf,
 )
+from signer import pages as pdf_pages
+from signer.errors import PdfLimitExceeded, PdfSignatureDamaged
 from signer.responder import Responder
 
 from .. import lifecycle
@@ -61,10 +66,12 @@ from ..extensions import db
 from ..lifecycle import CertificateStatus
 from ..models import Certificate, CertificateKind, Crl
 from ..models.types import utcnow
-from ..platform.audit import SYSTEM, Actor, record
+from ..platform.audit import SYSTEM, Actor, record, seal_plain_events
 from .errors import DomainError
 from .key_errors import (
     DamagedDocument,
+    DamagedSignatures,
+    DocumentOverLimit,
     DocumentPasswordWrong,
     DocumentUnusable,
     EncryptedDocument,
@@ -85,6 +92,8 @@ SignatureField = pdf.SignatureField
 CRL_ISSUERS = {"root": ca.ROOT, "issuing": ca.ISSUING}
 PUBLISHED_CERTIFICATES = {"root": ca.ROOT, "issuing": ca.ISSUING, "ocsp": ca.OCSP, "tsa": ca.TSA}
 """The CA and service certificates served under ``/pki/<name>.crt``."""
+AUDIT_MAC_KEY = "paraf-audit-mac"
+"""The token's HMAC key that keys the audit chain."""
 PRODUCT = "Paraf"
 STAMP_STYLE = StampStyle(
     statement=f"Ditandatangani secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh {PRODUCT} CA",
@@ -101,6 +110,7 @@ DOMAIN_ERRORS: dict[type[SignerError], type[DomainError]] = {
     NotAPdf: NotAPdfDocument,
     PdfEncrypted: EncryptedDocument,
     PdfWrongPassword: DocumentPasswordWrong,
+    PdfSignatureDamaged: DamagedSignatures,
     PdfDamaged: DamagedDocument,
     PdfError: DocumentUnusable,
     SignerError: KeyServiceUnavailable,
@@ -112,6 +122,13 @@ def _translated() -> Iterator[None]:
     """Re-raise a signing-core error as the domain's refusal, ``from`` the original."""
     try:
         yield
+    except PdfLimitExceeded as exc:
+        if exc.limit == "decoded_bytes":
+            raise DocumentOverLimit("decoded_mb", exc.value // (1024 * 1024)) from exc
+        raise DocumentOverLimit(exc.limit, exc.value) from exc
+    except sandbox.SandboxExceeded as exc:
+        config = current_app.config
+        raise DocumentOverLimit("check", int(config["PDF_CHECK_SECONDS"]), int(config["PDF_CHECK_MEMORY_MB"])) from exc
     except SignerError as exc:
         domain_error = next(DOMAIN_ERRORS[cls] for cls in type(exc).__mro__ if cls in DOMAIN_ERRORS)
         raise domain_error() from exc
@@ -223,6 +240,12 @@ def init_app(app: Flask) -> None:
         memory_kib=config["KDF_MEMORY_KIB"], time_cost=config["KDF_TIME_COST"], parallelism=config["KDF_PARALLELISM"]
     )
     app.extensions["paraf.pki"] = PkiContext(hsm=hsm, pki=pki, kdf=kdf)
+    app.extensions["paraf.sandbox"] = sandbox.shared(sandbox.SandboxConfig(
+        processes=int(config["PDF_CHECK_PROCESSES"]),
+        memory_bytes=int(config["PDF_CHECK_MEMORY_MB"]) * 1024 * 1024,
+        preload=("signer.pages", "signer.validate"),
+        setup=(speedups.install, pdf.silence_no_fetch_warning),
+    ))
 
 
 def context() -> PkiContext:
@@ -232,11 +255,11 @@ def context() -> PkiContext:
 
 @_translated()
 def ping() -> None:
-    """Check that the HSM token answers.
+    """Check that the HSM token answers in a session and finds the issuing CA's key.
 
     :raises KeyServiceUnavailable: it does not.
     """
-    context().hsm.ping()
+    context().hsm.ping(ca.ISSUING)
 
 
 def published_certificate(name: str) -> bytes | None:
@@ -269,17 +292,20 @@ def _record_certificate(
 
 @_translated()
 def init_pki(actor: Actor = SYSTEM) -> bool:
-    """Create the CA hierarchy in the HSM and publish the first CRLs; return False if it already existed.
+    """Create the CA hierarchy and the audit key in the HSM, publish the first CRLs; False if the hierarchy existed.
 
     Safe to run again after a failure: what the HSM holds is kept and the
     database records that are missing are completed.
     """
     ctx = context()
+    mac.ensure_mac_key(ctx.hsm, AUDIT_MAC_KEY)  # every event from here on is keyed, the seal first
+    seal_plain_events(actor)
     try:
         ca.init_hierarchy(ctx.hsm, ctx.pki)
         created = True
     except AlreadyInitialised:
         created = False
+        mac.ensure_mac_key(ctx.hsm, ca.PEPPER)  # a token initialised before key blob version 2 lacks it
     hierarchy = ctx.hierarchy()
     if created:
         record(actor, "pki.init", "pki", None, details={"root": hierarchy.cert(ca.ROOT).subject.human_friendly})
@@ -291,6 +317,18 @@ def init_pki(actor: Actor = SYSTEM) -> bool:
         if latest_crl(issuer) is None:
             publish_crl(issuer)
     return created
+
+
+@_translated()
+def key_protections() -> list[doctor.Check]:
+    """Probe which key protections the configured token enforces (``flask pki doctor``)."""
+    return doctor.checks(context().hsm)
+
+
+@_translated()
+def audit_mac(data: bytes) -> bytes:
+    """Return HMAC-SHA256 of ``data`` under the HSM's audit key."""
+    return mac.mac(context().hsm, AUDIT_MAC_KEY, data)
 
 
 @_translated()
@@ -333,16 +371,31 @@ def change_passphrase(certificate: Certificate, old: str, new: str) -> None:
     """
     ctx = context()
     with _translated():
-        certificate.key_blob = keys.change_passphrase(certificate.key_blob, old, new, ctx.kdf)
+        certificate.key_blob = keys.change_passphrase(ctx.hsm, certificate.key_blob, old, new, ctx.kdf)
+
+
+def _upgrade(certificate: Certificate, passphrase: str) -> bool:
+    """Re-seal an older-version key blob in the current version (unless it changed meanwhile); return whether it was old."""
+    ctx = context()
+    old = certificate.key_blob
+    new = keys.upgrade(ctx.hsm, old, passphrase, ctx.kdf)
+    if new is None:
+        return False
+    # Compared with what is stored, so a concurrent passphrase change is not undone.
+    db.session.execute(
+        update(Certificate).where(Certificate.id == certificate.id, Certificate.key_blob == old).values(key_blob=new)
+    )
+    return True
 
 
 @_translated()
 def check_passphrase(certificate: Certificate, passphrase: str) -> None:
-    """Check that the passphrase opens the certificate's key, without unwrapping it in the HSM.
+    """Check that the passphrase opens the certificate's key, without unwrapping it (an older blob is upgraded).
 
     :raises PassphraseDoesNotOpen: it does not.
     """
-    keys.open_sealed(certificate.key_blob, passphrase)
+    if not _upgrade(certificate, passphrase):  # upgrading opened it already
+        keys.open_sealed(context().hsm, certificate.key_blob, passphrase)
 
 
 def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
@@ -524,6 +577,8 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
     ctx = context()
     hierarchy = ctx.hierarchy()
     chain = (hierarchy.issuing, hierarchy.root)
+    with _translated():
+        _upgrade(certificate, passphrase)
     with _translated(), keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
         data = revocation_data(certificate)  # only once the passphrase opened the key
 
@@ -538,12 +593,42 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
         yield sign
 
 
+def failure_reason(exc: BaseException) -> str:
+    """Say why a signing failed, for the log: the error, its domain code and status, and the classes it came from."""
+    code = getattr(exc, "reason", None)
+    text = type(exc).__name__ + (f":{code}" if isinstance(code, str) else "")
+    if isinstance(exc, DomainError):
+        text += f" (status {exc.status})"
+    cause = exc.__cause__
+    while cause is not None:
+        text, cause = f"{text} <- {type(cause).__name__}", cause.__cause__
+    return text
+
+
+def _logs_failure(function: Callable[..., T]) -> Callable[..., T]:
+    """Log a refused hash signing (CSC) at WARNING: whose certificate, how many hashes, why; never the passphrase."""
+
+    @functools.wraps(function)
+    def logged(certificate: Certificate, passphrase: str, digests: list[bytes], *args, **kwargs) -> T:
+        try:
+            return function(certificate, passphrase, digests, *args, **kwargs)
+        except DomainError as exc:
+            log.warning("signing failed: account %s, certificate %s via csc, %d hash(es): %s",
+                        certificate.account_id, certificate.serial, len(digests), failure_reason(exc))
+            raise
+
+    return logged
+
+
+@_logs_failure
 def sign_digests(certificate: Certificate, passphrase: str, digests: list[bytes], algorithm: str = "sha256") -> list[bytes]:
     """Unlock the subscriber key once and sign each precomputed hash (RSA PKCS#1 v1.5).
 
     :raises PassphraseDoesNotOpen: the passphrase does not open the key.
     :raises KeyServiceUnavailable: the HSM failed.
     """
+    with _translated():
+        _upgrade(certificate, passphrase)
     with _translated(), keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
         return [key.sign_digest(digest, algorithm) for digest in digests]
 
@@ -558,23 +643,63 @@ def sign_pdfs(certificate: Certificate, passphrase: str, documents: list[bytes],
         return [sign(document, **options) for document in documents]
 
 
+def _limits() -> pdf.Limits:
+    """Return the bounds on an uploaded PDF from the configuration."""
+    config = current_app.config
+    return pdf.Limits(pages=int(config["PDF_MAX_PAGES"]), decoded_bytes=int(config["PDF_MAX_DECODED_MB"]) * 1024 * 1024,
+                      signatures=int(config["PDF_MAX_SIGNATURES"]))
+
+
+def _untrusted(function: Callable[..., T], *args) -> T:
+    """Return ``function(*args)`` run on an uploaded file in a sandbox child, within ``PDF_CHECK_SECONDS``."""
+    seconds = float(current_app.config["PDF_CHECK_SECONDS"])
+    return current_app.extensions["paraf.sandbox"].run(function, *args, seconds=seconds)
+
+
 @_translated()
-def read_pdf(data: bytes, password: str | None = None) -> PdfFileReader:
-    """Parse an uploaded PDF (``password`` opens an encrypted one), to check it and to validate it without a reparse.
+def check_pdf(data: bytes, password: str | None = None) -> int:
+    """Check, in a sandbox, that an uploaded PDF opens within the bounds (``password`` opens an encrypted one); return its page count.
 
     :raises DocumentUnusable: it cannot be read; :class:`NotAPdfDocument`, :class:`EncryptedDocument`,
-        :class:`DocumentPasswordWrong` or :class:`DamagedDocument` say why.
+        :class:`DocumentPasswordWrong`, :class:`DamagedDocument` or :class:`DocumentOverLimit` say why.
     """
-    return pdf.open_reader(data, password=password)
+    return _untrusted(pdf.inspect, data, password, _limits())
 
 
 @_translated()
 def page_boxes(data: bytes) -> list[pdf.Box]:
-    """Return the visible area (CropBox, else MediaBox) of every page as ``(x1, y1, x2, y2)``.
+    """Return the visible area (CropBox, else MediaBox) of every page as ``(x1, y1, x2, y2)``, read in a sandbox.
 
-    :raises DocumentUnusable: the PDF or its page tree cannot be read.
+    :raises DocumentUnusable: the PDF or its page tree cannot be read (:class:`DocumentOverLimit`: over a bound).
     """
-    return pdf.page_boxes(data)
+    return _untrusted(pdf.page_boxes, data, _limits())
+
+
+@_translated()
+def page_geometry(data: bytes) -> list[pdf_pages.Geometry]:
+    """Return each page's crop box and rotation as PDFium shows it, read in a sandbox.
+
+    :raises DocumentUnusable: PDFium cannot read it (:class:`DocumentOverLimit`: over a bound).
+    """
+    return _untrusted(pdf_pages.geometry, data, _limits())
+
+
+@_translated()
+def find_text(data: bytes, text: str) -> tuple[int, float, float, pdf_pages.Geometry] | None:
+    """Return the page index and user-space corner of the first occurrence of ``text``, with that page's geometry.
+
+    :raises DocumentUnusable: PDFium cannot read it (:class:`DocumentOverLimit`: over a bound).
+    """
+    return _untrusted(pdf_pages.find_text, data, text, _limits())
+
+
+@_translated()
+def thumbnail(path: os.PathLike, page: int, width: int) -> bytes:
+    """Return a PNG of a page of a stored upload, ``width`` pixels wide or less (``THUMBNAIL_MAX_PIXELS`` at most).
+
+    :raises DocumentUnusable: PDFium cannot render it (:class:`DocumentOverLimit`: the render overran its child).
+    """
+    return _untrusted(pdf_pages.thumbnail, os.fspath(path), page, width, int(current_app.config["THUMBNAIL_MAX_PIXELS"]))
 
 
 @_translated()
@@ -605,14 +730,11 @@ def check_stamp_image(data: bytes) -> None:
 
 
 @_translated()
-def validate(data: bytes, crls: Sequence[bytes], password: str | None = None,
-             reader: PdfFileReader | None = None) -> list[SignatureReport]:
-    """Validate every signature of a PDF offline against Paraf's root and issuing CA and ``crls``.
+def validate(data: bytes, crls: Sequence[bytes], password: str | None = None) -> list[SignatureReport]:
+    """Validate every signature of an uploaded PDF offline, in a sandbox, against Paraf's root and issuing CA and ``crls``.
 
-    ``reader`` is the same bytes already parsed by :func:`read_pdf`, to spare a second parse.
-
-    :raises DocumentUnusable: the PDF or a signature in it cannot be read.
+    :raises DocumentUnusable: the PDF cannot be read (as :func:`check_pdf` says), or a signature in it cannot
+        (:class:`DamagedSignatures`).
     """
     hierarchy = context().hierarchy()
-    return validate_pdf(data, hierarchy.root, [hierarchy.issuing], crls=list(crls), ocsps=[], password=password,
-                        reader=reader)
+    return _untrusted(validate_pdf, data, hierarchy.root, [hierarchy.issuing], list(crls), [], password, None, _limits())

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import throttle
 from ..domain.accounts import tokens
 from ..domain.enrolment import issuance, registration, registries
 from ..domain.enrolment.registration import WIZARD_STEPS
@@ -106,6 +107,7 @@ def save_personal():
 
 
 @bp.post("/aktivasi/telepon/kirim")
+@throttle.otp
 @on_error(_step_refused("telepon", "phone"))
 def send_code():
     """Step 2a: send a WhatsApp OTP."""

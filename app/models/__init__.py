@@ -6,6 +6,7 @@ from .api_client import ApiClient
 from .audit import AuditEvent, AuditHead
 from .certificate import Certificate, CertificateKind, Crl
 from .data_change import ChangeKind, ChangeState, DataChange
+from .heartbeat import LoopHeartbeat
 from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
 from .renewal import ExpiryReminder, RenewalRequest
@@ -32,6 +33,7 @@ __all__ = [
     "Employment",
     "ExpiryReminder",
     "LinkToken",
+    "LoopHeartbeat",
     "OtpCode",
     "OutboxMessage",
     "PopulationRecord",

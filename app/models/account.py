@@ -57,9 +57,6 @@ class Account(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     wrong_passphrases: Mapped[int] = mapped_column(Integer, default=0)  # in a row; reset by a good one
     signing_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # lifted only by a passphrase reset
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)  # wrong passwords or codes in a row
-    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    sign_in_blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()
@@ -68,6 +65,18 @@ class Account(UserMixin, db.Model):
     def get_id(self) -> str:
         """Return the session identifier, ``id:session_version``: bumping the version signs out every session."""
         return f"{self.id}:{self.session_version or 1}"
+
+
+class SignInFailure(db.Model):
+    """Wrong passwords or codes in a row for one account from one address, and until when that address is blocked."""
+
+    __tablename__ = "sign_in_failures"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(45), primary_key=True)  # the client address (an IPv6 one fits)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class SubscriberProfile(db.Model):

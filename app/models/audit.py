@@ -1,4 +1,4 @@
-"""Append-only audit trail: each event carries the hash of the one before it."""
+"""Append-only audit trail: each event carries the hash of the one before it, keyed by a secret in the HSM."""
 
 from __future__ import annotations
 
@@ -11,10 +11,14 @@ from ..extensions import db
 from .types import UtcDateTime
 
 GENESIS = "0" * 64
+PLAIN_SHA256 = 1
+"""Hash scheme of events written before the HSM audit key existed: plain SHA-256, anyone can recompute it."""
+HSM_HMAC = 2
+"""Hash scheme of every new event: HMAC-SHA256 under a non-extractable key that only the HSM can apply."""
 
 
 class AuditEvent(db.Model):
-    """One transition or security event; ``hash`` chains it to the previous event."""
+    """One transition or security event; ``hash`` chains it to the previous event as ``scheme`` says."""
 
     __tablename__ = "audit_events"
 
@@ -31,6 +35,7 @@ class AuditEvent(db.Model):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[int] = mapped_column(Integer, default=HSM_HMAC, server_default=str(PLAIN_SHA256))
 
 
 class AuditHead(db.Model):

@@ -16,7 +16,8 @@ class OutboxMessage(db.Model):
     """One e-mail or WhatsApp message waiting to be sent, sent, or given up on.
 
     Links carrying a token live only in ``sealed_links`` (encrypted with a key
-    derived from the app secret) and are wiped once the message is sent.
+    derived from the app secret) and are wiped once the message is sent, or once
+    ``links_expire_at`` passes on a message given up on (until then it can be retried).
     """
 
     __tablename__ = "outbox"
@@ -28,6 +29,7 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
     sealed_links: Mapped[bytes | None] = mapped_column(LargeBinary)
+    links_expire_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # None: no link, or none that expires
     status: Mapped[OutboxStatus] = mapped_column(
         Enum(OutboxStatus, native_enum=False, length=16, values_callable=lambda kind: [s.value for s in kind]),
         default=OutboxStatus.PENDING,

@@ -6,6 +6,9 @@ flush a row and never commit: the message exists only if the change that caused 
 Links carrying raw tokens are kept sealed (``sealing``: AES-256-GCM, key from ``SECRET_KEY``
 through HKDF), filled into the text's ``{name}`` placeholders only when the message is sent, and
 wiped then; an e-mail's HTML part is rendered at that moment too, so no copy of a link is stored.
+A message given up on (``failed``) keeps its sealed links until ``links_expire_at`` (the caller says
+when its tokens expire), so ``requeue()`` (``flask outbox retry``) can still deliver it; a pass of the
+worker wipes the links of failed messages once they have expired.
 
 ``work()`` is the exception to "the domain never commits": it is a unit of work of its own (the
 ``flask outbox work`` worker). It commits each claim before sending, so several processes can
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .. import lifecycle
 from ..domain.errors import InputError
@@ -45,7 +48,6 @@ WHATSAPP = "whatsapp"
 
 LEASE = timedelta(minutes=10)  # a message "sending" for longer belongs to a worker that died
 BACKOFF_BASE_SECONDS = 30
-BACKOFF_CAP_SECONDS = 3600
 SEAL_INFO = b"paraf outbox sealed links v1"
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PHONE = re.compile(r"^\+?[0-9]{8,15}$")
@@ -64,6 +66,14 @@ class WorkResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+
+
+@dataclass(frozen=True)
+class Requeued:
+    """What ``requeue()`` did with one message: ``requeued``, ``links_expired`` or ``not_failed``."""
+
+    id: int
+    outcome: str
 
 
 def whatsapp_number(phone: str) -> str:
@@ -107,8 +117,9 @@ def fill_links(body: str, links: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: links.get(match.group(1), match.group(0)), body)
 
 
-def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str] | None, account_id: int | None):
-    """Add one pending message (links sealed) to the caller's transaction."""
+def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str] | None, account_id: int | None,
+           links_expire_at: datetime | None):
+    """Add one pending message (links sealed, with when they expire) to the caller's transaction."""
     links = dict(links or {})
     missing = [name for name in links if "{" + name + "}" not in body]
     if missing:
@@ -122,6 +133,7 @@ def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str]
         next_attempt_at=utcnow(),
         account_id=account_id,
         created_at=utcnow(),
+        links_expire_at=links_expire_at if links else None,
     )
     db.session.add(message)
     lifecycle.apply(message, "outbox", "queue", SYSTEM)  # flushed: the id seals the links
@@ -132,32 +144,40 @@ def _queue(channel: str, to: str, subject: str, body: str, links: dict[str, str]
 
 
 def queue_email(
-    to: str, subject: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None
+    to: str, subject: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None,
+    links_expire_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue an e-mail; ``body`` may hold ``{name}`` placeholders filled from ``links`` when it is sent."""
-    return _queue(EMAIL, to.strip(), subject, body, links, account_id)
+    """Queue an e-mail; ``body`` may hold ``{name}`` placeholders filled from ``links`` when it is sent.
+
+    ``links_expire_at``: when the links' tokens stop working (None: they do not expire); a failed message
+    can be retried until then.
+    """
+    return _queue(EMAIL, to.strip(), subject, body, links, account_id, links_expire_at)
 
 
 def queue_whatsapp(
-    to: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None
+    to: str, body: str, links: dict[str, str] | None = None, account_id: int | None = None,
+    links_expire_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue a WhatsApp message to an Indonesian number; placeholders as for ``queue_email``."""
-    return _queue(WHATSAPP, whatsapp_number(to), "", body, links, account_id)
+    """Queue a WhatsApp message to an Indonesian number; placeholders and expiry as for ``queue_email``."""
+    return _queue(WHATSAPP, whatsapp_number(to), "", body, links, account_id, links_expire_at)
 
 
 def email_message(
-    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None
+    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None,
+    links_expire_at: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue the e-mail message ``name`` rendered with ``context``; ``links`` fill its placeholders when it is sent."""
+    """Queue the e-mail message ``name`` rendered with ``context``; links and expiry as for ``queue_email``."""
     rendered = messages.email(name, context, list(links or ()))
-    return queue_email(to, rendered.subject, rendered.text, links, account_id)
+    return queue_email(to, rendered.subject, rendered.text, links, account_id, links_expire_at)
 
 
 def whatsapp_message(
-    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None
+    to: str, name: str, context: dict, links: dict[str, str] | None = None, account_id: int | None = None,
+    links_expire_at: datetime | None = None,
 ) -> OutboxMessage:
     """Queue the WhatsApp text of message ``name`` rendered with ``context``; links as for ``email_message``."""
-    return queue_whatsapp(to, messages.whatsapp(name, context, list(links or ())), links, account_id)
+    return queue_whatsapp(to, messages.whatsapp(name, context, list(links or ())), links, account_id, links_expire_at)
 
 
 def send_email_now(to: str, subject: str, body: str) -> None:
@@ -196,9 +216,9 @@ def whatsapp_message_now(to: str, name: str, context: dict) -> None:
     send_whatsapp_now(to, messages.whatsapp(name, context))
 
 
-def backoff(attempts: int) -> timedelta:
-    """Return the wait before the next try after ``attempts`` failures: 30 s doubling, capped at 1 h, jittered."""
-    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_CAP_SECONDS)
+def backoff(attempts: int, cap_seconds: float = 3600) -> timedelta:
+    """Return the wait before the next try after ``attempts`` failures: 30 s doubling, capped, jittered."""
+    base = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), cap_seconds)
     return timedelta(seconds=base * random.uniform(0.75, 1.0))
 
 
@@ -262,6 +282,8 @@ def work(now: datetime | None = None, limit: int = 50) -> WorkResult:
         if waiting:
             _warn_no_gateway_once()
     max_attempts = int(config["OUTBOX_MAX_ATTEMPTS"])
+    cap = float(config["OUTBOX_BACKOFF_CAP_SECONDS"])
+    _wipe_expired_links(now)
     sent = retried = failed = 0
     for message_id in _claim(now, limit, channels):
         message = db.session.get(OutboxMessage, message_id, populate_existing=True)
@@ -281,14 +303,56 @@ def work(now: datetime | None = None, limit: int = 50) -> WorkResult:
                             values={"sent_at": utcnow(), "sealed_links": None, "last_error": None})
             sent += 1
         elif permanent or message.attempts >= max_attempts:
-            lifecycle.apply(message, "outbox", "fail", SYSTEM, values={"sealed_links": None, "last_error": error[:500]})
+            lifecycle.apply(message, "outbox", "fail", SYSTEM, values={"last_error": error[:500]})  # links kept
             failed += 1
             log.error("outbox message %d failed for good after %d attempt(s)", message.id, message.attempts)
         else:
             lifecycle.apply(message, "outbox", "retry", SYSTEM,
-                            values={"last_error": error[:500], "next_attempt_at": now + backoff(message.attempts)})
+                            values={"last_error": error[:500], "next_attempt_at": now + backoff(message.attempts, cap)})
             retried += 1
             log.warning("outbox message %d: attempt %d failed, will retry", message.id, message.attempts)
         db.session.commit()
     return WorkResult(sent=sent, retried=retried, failed=failed)
 
+
+def _wipe_expired_links(now: datetime) -> None:
+    """Wipe the sealed links of failed messages whose links have expired, and commit."""
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.sealed_links.is_not(None),
+               OutboxMessage.links_expire_at <= now)
+        .values(sealed_links=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def links_lost(message: OutboxMessage, now: datetime) -> bool:
+    """Return whether a message's links have expired or were wiped, so sending it again is pointless."""
+    if message.links_expire_at is not None and message.links_expire_at <= now:
+        return True
+    return message.sealed_links is None and PLACEHOLDER.search(message.body) is not None  # wiped before it failed
+
+
+def requeue(ids: list[int] | None, now: datetime | None = None) -> list[Requeued]:
+    """Put failed messages (``ids``, or all when None) back in the queue with their tries reset; the caller commits.
+
+    A message whose links have expired stays failed (``links_expired``); an id that is not a failed message
+    is reported as ``not_failed``.
+    """
+    now = now or utcnow()
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    query = query.where(OutboxMessage.id.in_(ids)) if ids is not None else query.where(OutboxMessage.status == OutboxStatus.FAILED)
+    found = {message.id: message for message in db.session.execute(query).scalars()}
+    outcomes = []
+    for message_id in ids if ids is not None else list(found):
+        message = found.get(message_id)
+        if message is None or message.status != OutboxStatus.FAILED:
+            outcomes.append(Requeued(message_id, "not_failed"))
+        elif links_lost(message, now):
+            outcomes.append(Requeued(message_id, "links_expired"))
+        else:
+            lifecycle.apply(message, "outbox", "requeue", SYSTEM, guard=True,
+                            values={"attempts": 0, "next_attempt_at": now, "last_error": None})
+            outcomes.append(Requeued(message_id, "requeued"))
+    return outcomes

@@ -106,7 +106,7 @@ def register():
 
 @bp.route("/impor", methods=["GET", "POST"])
 def import_csv():
-    """Upload a CSV of subscribers; rows are registered in chunks while the page shows progress."""
+    """Upload a CSV of subscribers; rows are checked in chunks while the page shows progress, then all registered or none."""
     agency = _agency()
     if request.method == "POST":
         upload = request.files.get("file")
@@ -120,7 +120,7 @@ def import_csv():
 
 @bp.post("/impor/<job_id>")
 def import_step(job_id: str):
-    """Register the next chunk of an import and return its progress (HTMX polls this)."""
+    """Check the next chunk of an import (registering every row after the last) and return its progress (HTMX polls this)."""
     agency = _agency()
     job = csv_import.step(job_id, agency, current_user.id, actor())
     if job is None:

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, current_app, request, send_file
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from .. import throttle
 from ..domain.signing import validation
 from ..domain.signing.signatures import DocumentRefused
 from ..platform import audit
@@ -32,6 +33,7 @@ def too_large(error):
 
 
 @bp.route("", methods=["GET", "POST"])
+@throttle.verify
 def upload():
     """Upload a PDF and show, for each signature, signer, time, time stamp, integrity, trust, revocation and level."""
     if request.method == "GET":
@@ -44,8 +46,9 @@ def upload():
     data = storage.read()
     try:
         check = validation.check_pdf(filename, data)
-    except DocumentRefused as exc:
-        return render("verify/upload.html", "verify/_result.html", 422, check=None, error=exc.message, file_mb=_file_mb())
+    except DocumentRefused as exc:  # 413 when over a bound on PDFs, 422 otherwise
+        return render("verify/upload.html", "verify/_result.html", exc.status, check=None, error=exc.message,
+                      file_mb=_file_mb())
     audit.record(actor(), "document.verify", "document", None,
            details={"sha256": hashlib.sha256(data).hexdigest(), "signatures": len(check.signatures),
                     "ok": all(s.report.ok for s in check.signatures) if check.signatures else None})

@@ -95,18 +95,28 @@ def index():
     )
 
 
+def _number(raw: str) -> int | None:
+    """Return a plain decimal number of at most 9 digits, else None (no overflow, no other scripts' digits)."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 def _signer_rows(form) -> tuple[list[dict], str | None]:
-    """Return the signer rows of the form (account, page text, position) and the first problem found, if any."""
+    """Return the signer rows of the form (account, page text, position) and the first problem found, if any.
+
+    Only accounts of my own agency are looked up: another agency's account id is "not found" (see
+    :func:`workflows.agency_account`).
+    """
     rows, problem = [], None
     ids, pages, slots = form.getlist("signer"), form.getlist("page"), form.getlist("slot")
     for number, raw in enumerate(ids, start=1):
-        account = db.session.get(Account, int(raw)) if raw.isdigit() else None
+        account_id = _number(raw)
+        account = workflows.agency_account(current_user.agency_id, account_id) if account_id is not None else None
         page = pages[number - 1].strip() if number - 1 < len(pages) else ""
         slot = slots[number - 1] if number - 1 < len(slots) else ""
         if account is None:
             problem = problem or _("Penandatangan ke-%(k)d tidak ditemukan. Hapus lalu cari lagi.", k=number)
             continue
-        if page and not page.isdigit():
+        if page and _number(page) is None:
             problem = problem or _("Halaman penandatangan ke-%(k)d harus berupa angka (1, 2, ...), atau kosongkan untuk halaman terakhir.", k=number)
         rows.append({"account": account, "page": page, "slot": slot})
     return rows, problem

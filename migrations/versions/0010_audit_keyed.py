@@ -5,8 +5,8 @@ Revises: 0009
 Create Date: 2026-12-01 23:30:00
 
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010'
@@ -16,8 +16,11 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Events written before this revision are plain SHA-256 (scheme 1); new ones are HMAC-ed in the HSM (scheme 2).
+    with op.batch_alter_table("audit_events") as batch:
+        batch.add_column(sa.Column("scheme", sa.Integer(), nullable=False, server_default="1"))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("audit_events") as batch:
+        batch.drop_column("scheme")

@@ -5,8 +5,8 @@ Revises: 0010
 Create Date: 2026-12-01 23:30:00
 
 """
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0011'
@@ -16,8 +16,20 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('links_expire_at', sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        'loop_heartbeats',
+        sa.Column('name', sa.String(length=32), nullable=False),
+        sa.Column('pid', sa.Integer(), nullable=False),
+        sa.Column('host', sa.String(length=255), nullable=False),
+        sa.Column('interval_seconds', sa.Float(), nullable=False),
+        sa.Column('beat_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('name'),
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('loop_heartbeats')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_column('links_expire_at')

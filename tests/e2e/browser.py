@@ -3,6 +3,7 @@
 One Chromium serves every browser test (``tests/e2e/conftest.py``); each test gets a :class:`Browser`
 whose contexts are closed when the test ends. The fake camera plays the clip file Chromium was started
 with; :meth:`Browser.camera` replaces that file, and Chromium reads it again at the next ``getUserMedia``.
+A test whose pages report a Content-Security-Policy violation on the console fails (see ``conftest.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from flask import Flask
 from playwright.sync_api import Browser as Chromium
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google on this closed network.
@@ -31,15 +32,17 @@ def launch(playwright, camera_clip: Path):
 
 
 class Browser:
-    """One test's use of the shared Chromium: the contexts it opened, and the clip its camera plays."""
+    """One test's use of the shared Chromium: its contexts, its camera's clip, the CSP violations its pages logged."""
 
     def __init__(self, chromium: Chromium, camera_file: Path, clip_of: Callable[[str], Path]):
         self._chromium, self._camera_file, self._clip_of = chromium, camera_file, clip_of
         self._contexts: list[BrowserContext] = []
+        self.csp_violations: list[str] = []
 
     def new_context(self, **options) -> BrowserContext:
         """Open a fresh context (its own cookies and storage), closed by :meth:`close_contexts` or after the test."""
         context = self._chromium.new_context(**options)
+        context.on("console", self._console)
         self._contexts.append(context)
         return context
 
@@ -48,6 +51,11 @@ class Browser:
         staged = self._camera_file.with_suffix(".next")
         shutil.copyfile(self._clip_of(photo_name), staged)
         os.replace(staged, self._camera_file)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            page = message.page.url if message.page else "?"
+            self.csp_violations.append(f"{page} (from {message.location.get('url')}): {message.text}")
 
     def close_contexts(self) -> None:
         """Close every context this test opened (their pages and cameras with them)."""

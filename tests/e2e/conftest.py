@@ -26,8 +26,9 @@ def chromium(tmp_path_factory) -> Iterator[tuple]:
 
 @pytest.fixture()
 def browser(chromium, request) -> Iterator[Browser]:
-    """Return this test's view of the shared Chromium; the contexts it opens are closed after the test."""
+    """Return this test's view of the shared Chromium; then close its contexts and fail on any CSP violation logged."""
     shared, camera_file = chromium
     session = Browser(shared, camera_file, lambda name: request.getfixturevalue("fake_camera_clip")(name))
     yield session
     session.close_contexts()
+    assert session.csp_violations == [], "Content-Security-Policy violations:\n" + "\n".join(session.csp_violations)

@@ -15,6 +15,7 @@ from app.domain.accounts import tokens
 from app.domain.enrolment import registration
 from app.extensions import db
 from app.models import Account, Agency, AuditEvent, LinkToken
+from app.models.audit import HSM_HMAC
 from tests.auth_helpers import sign_in
 from tests.conftest import browser_like_client
 from tests.enrolment_helpers import HX, finish_wizard, random_phone, registration_form
@@ -48,9 +49,11 @@ def verifier_id(app, agency) -> int:
 
 
 def assert_chain_intact(runner) -> None:
-    """Run `flask audit verify` and expect an intact chain."""
+    """Run `flask audit verify` and expect an intact chain, every event of it keyed by the HSM."""
     result = runner.invoke(args=["audit", "verify"])
     assert (result.exit_code, result.output) == (0, "audit chain intact\n")
+    with runner.app.app_context():
+        assert db.session.execute(select(AuditEvent.scheme).distinct()).scalars().all() == [HSM_HMAC]
 
 
 def test_enrolment_decisions_and_logins_are_audited(app, runner, agency, wizard, verifier_client, face_photos, whatsapp_gateway,

@@ -35,8 +35,8 @@ def call(url: str, caller, path: str, body: dict) -> tuple[int, dict]:
 
 @pytest.fixture()
 def large_signed_pdf(live_server, caller) -> bytes:
-    """Return a 150-page PDF signed three times through the API (its verification takes a while)."""
-    data = make_pdf(pages=150)
+    """Return a 1000-page PDF signed three times through the API (its verification takes a while)."""
+    data = make_pdf(pages=1000)
     for _ in range(3):
         status, answer = call(live_server.url, caller, "/api/v2/sign/pdf",
                               {"nik": caller.nik, "passphrase": caller.subscriber.passphrase, "file": [b64(data)]})

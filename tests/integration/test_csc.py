@@ -18,11 +18,15 @@ from pyhanko.sign.signers.csc_signer import (
     CSCSigner,
     fetch_certs_in_csc_credential,
 )
+from sqlalchemy import select
 
+from app.domain.accounts import login
 from app.domain.accounts.passwords import hash_password
 from app.extensions import db
-from app.models import Account
+from app.models import Account, AuditEvent
+from app.models.account import SignInFailure
 from tests.api_helpers import basic
+from tests.auth_helpers import give_authenticator, totp_code, wrong_code
 from tests.pdfs import make_pdf
 from tests.pki_helpers import pdfsig, validate
 
@@ -47,18 +51,20 @@ class PassphraseAuthorization(CSCAuthorizationManager):
 
 @pytest.fixture()
 def csc_subscriber(app, caller):
-    """Give the caller's subscriber a portal password; return the caller."""
+    """Give the caller's subscriber a portal password and authenticator; return the caller, username and TOTP secret."""
     with app.app_context():
         account = db.session.get(Account, caller.subscriber.id)
         account.password_hash = hash_password(PASSWORD)
+        secret = give_authenticator(account)
         db.session.commit()
         username = account.username
-    return caller, username
+    return caller, username, secret
 
 
-async def _sign_through_csc(base_url: str, username: str, passphrase: str, document: bytes) -> bytes:
+async def _sign_through_csc(base_url: str, username: str, secret: str, passphrase: str, document: bytes) -> bytes:
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"{base_url}/csc/v2/auth/login", headers=basic(username, PASSWORD)) as response:
+        async with session.post(f"{base_url}/csc/v2/auth/login", headers=basic(username, PASSWORD),
+                                json={"OTP": totp_code(secret)}) as response:
             assert response.status == 200, await response.text()
             token = (await response.json())["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -77,8 +83,8 @@ async def _sign_through_csc(base_url: str, username: str, passphrase: str, docum
 
 
 def test_pyhanko_csc_client_signs_and_pdfsig_trusts(app, live_server, nss_db, csc_subscriber, tmp_path):
-    caller, username = csc_subscriber
-    signed = asyncio.run(_sign_through_csc(live_server.url, username, caller.subscriber.passphrase, make_pdf()))
+    caller, username, secret = csc_subscriber
+    signed = asyncio.run(_sign_through_csc(live_server.url, username, secret, caller.subscriber.passphrase, make_pdf()))
     path = tmp_path / "csc.pdf"
     path.write_bytes(signed)
     out = pdfsig(nss_db, path)
@@ -88,20 +94,20 @@ def test_pyhanko_csc_client_signs_and_pdfsig_trusts(app, live_server, nss_db, cs
     assert report.intact and report.valid and report.trusted and report.signer_name == caller.subscriber.name
 
 
-def _login(client, username: str) -> dict:
-    response = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD))
+def _login(client, username: str, secret: str) -> dict:
+    response = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD), json={"OTP": totp_code(secret)})
     assert response.status_code == 200, response.get_json()
     return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 
 def test_csc_refusals(app, client, csc_subscriber):
-    caller, username = csc_subscriber
+    caller, username, secret = csc_subscriber
     assert client.post("/csc/v2/info").get_json()["authType"] == ["basic"]
-    bad_login = client.post("/csc/v2/auth/login", headers=basic(username, "salah"))
+    bad_login = client.post("/csc/v2/auth/login", headers=basic(username, "salah"), json={"OTP": totp_code(secret)})
     assert bad_login.status_code == 401 and set(bad_login.get_json()) == {"error", "error_description"}
     assert client.post("/csc/v2/credentials/list", json={}).status_code == 401
     assert client.post("/csc/v2/credentials/list", json={}, headers={"Authorization": "Bearer nope"}).status_code == 401
-    headers = _login(client, username)
+    headers = _login(client, username, secret)
     (credential,) = client.post("/csc/v2/credentials/list", json={}, headers=headers).get_json()["credentialIDs"]
     info = client.post("/csc/v2/credentials/info", json={"credentialID": credential, "certificates": "chain", "certInfo": True},
                        headers=headers).get_json()
@@ -134,10 +140,40 @@ def test_csc_refusals(app, client, csc_subscriber):
 
 
 def test_wrong_passwords_count_toward_the_sign_in_block(app, client, csc_subscriber):
-    caller, username = csc_subscriber
+    caller, username, secret = csc_subscriber
     for _ in range(10):
-        assert client.post("/csc/v2/auth/login", headers=basic(username, "salah")).status_code == 401
-    refused = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD))
+        assert client.post("/csc/v2/auth/login", headers=basic(username, "salah"), json={"OTP": "000000"}).status_code == 401
+    refused = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD), json={"OTP": totp_code(secret)})
     assert refused.status_code == 401 and refused.get_json()["error"] == "authentication_error"
     with app.app_context():
-        assert db.session.get(Account, caller.subscriber.id).sign_in_blocked_until is not None
+        assert db.session.get(SignInFailure, (caller.subscriber.id, "127.0.0.1")).blocked_until is not None
+
+
+def test_login_needs_the_authenticator_code_as_second_factor(app, client, csc_subscriber):
+    caller, username, secret = csc_subscriber
+    password_only = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD))
+    assert password_only.status_code == 400 and "access_token" not in password_only.get_json()
+    wrong = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD), json={"OTP": wrong_code(secret)})
+    assert wrong.status_code == 401 and wrong.get_json()["error"] == "authentication_error"
+    with app.app_context():
+        assert db.session.get(SignInFailure, (caller.subscriber.id, "127.0.0.1")).failures == 1  # counted as the portal's
+        (failed,) = db.session.execute(select(AuditEvent).where(
+            AuditEvent.action == "csc.login_failed", AuditEvent.subject_id == str(caller.subscriber.id))).scalars()
+        assert failed.reason == "otp"
+    code = totp_code(secret)
+    assert client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD), json={"OTP": code}).status_code == 200
+    with app.app_context():
+        assert db.session.get(SignInFailure, (caller.subscriber.id, "127.0.0.1")) is None  # both factors: forgotten
+    replayed = client.post("/csc/v2/auth/login", headers=basic(username, PASSWORD), json={"OTP": code})
+    assert replayed.status_code == 401  # a code works once, here as in the portal
+
+
+def test_a_token_ends_with_the_sessions_of_the_account(app, client, csc_subscriber):
+    caller, username, secret = csc_subscriber
+    headers = _login(client, username, secret)
+    assert client.post("/csc/v2/credentials/list", json={}, headers=headers).status_code == 200
+    with app.app_context():
+        login.end_sessions(db.session.get(Account, caller.subscriber.id))  # what logout, password change, ... do
+        db.session.commit()
+    ended = client.post("/csc/v2/credentials/list", json={}, headers=headers)
+    assert ended.status_code == 401 and ended.get_json()["error"] == "invalid_token"

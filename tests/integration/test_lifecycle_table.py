@@ -45,7 +45,7 @@ def test_every_action_and_status_is_covered():
     assert {"request", "issue", "revoke", "expire"} <= set(lifecycle.ACTIONS["certificate"])
     assert {"request_migration", "sign", "approve", "reject", "confirm", "cancel"} <= set(lifecycle.ACTIONS["data_change"])
     assert set(lifecycle.ACTIONS["workflow"]) == {"create", "sign", "complete", "decline"}
-    assert set(lifecycle.ACTIONS["outbox"]) == {"queue", "claim", "deliver", "retry", "fail"}
+    assert set(lifecycle.ACTIONS["outbox"]) == {"queue", "claim", "deliver", "retry", "fail", "requeue"}
     assert len(PAIRS) == (8 * len(lifecycle.ACTIONS["account"]) + 5 * len(lifecycle.ACTIONS["certificate"])
                           + 7 * len(lifecycle.ACTIONS["data_change"]) + 4 * len(lifecycle.ACTIONS["workflow"])
                           + 5 * len(lifecycle.ACTIONS["outbox"]))
@@ -65,6 +65,7 @@ def test_workflow_and_outbox_moves_are_the_procedures_own():
         (OutboxStatus.SENDING, "deliver"): OutboxStatus.SENT,
         (OutboxStatus.SENDING, "retry"): OutboxStatus.PENDING,
         (OutboxStatus.SENDING, "fail"): OutboxStatus.FAILED,
+        (OutboxStatus.FAILED, "requeue"): OutboxStatus.PENDING,  # `flask outbox retry`, while its links are valid
     }
     assert lifecycle.UNAUDITED == {"outbox"}
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import OutboxMessage
 from app.models.types import utcnow
 from app.outbox_cli import outbox_cli
-from app.platform import notifications
+from app.platform import heartbeats, notifications
 from app.platform.mailer import SmtpTransport, TransportError
 from tests.conftest import free_port
 
@@ -40,11 +40,12 @@ def reload(message: OutboxMessage) -> OutboxMessage:
     return db.session.get(OutboxMessage, message.id, populate_existing=True)
 
 
-def queue_activation(to: str) -> tuple[OutboxMessage, str]:
-    """Queue and commit an activation e-mail with a token link; return it and the link."""
+def queue_activation(to: str, expires_at=None) -> tuple[OutboxMessage, str]:
+    """Queue and commit an activation e-mail with a token link (expiring at ``expires_at``); return it and the link."""
     link = f"http://paraf.test/aktivasi/{secrets.token_urlsafe(32)}"
     message = notifications.queue_email(
-        to, "Aktivasi akun", "Yth. Bapak/Ibu,\n\nBuka tautan ini dalam 24 jam:\n{activation}\n", {"activation": link}
+        to, "Aktivasi akun", "Yth. Bapak/Ibu,\n\nBuka tautan ini dalam 24 jam:\n{activation}\n", {"activation": link},
+        links_expire_at=expires_at,
     )
     db.session.commit()
     return message, link
@@ -150,17 +151,66 @@ def test_nothing_is_lost_while_the_mail_server_is_down(app_ctx, smtp_server, mon
     assert delivered.status == "sent" and delivered.attempts == 2 and delivered.sealed_links is None
 
 
-def test_gives_up_after_the_maximum_attempts(app_ctx, smtp_server, monkeypatch):
+def give_up_on(app_ctx, monkeypatch, message: OutboxMessage, now) -> None:
+    """Fail every try of ``message`` (3 allowed) while the mail server is down, starting at ``now``."""
+    with monkeypatch.context() as down:
+        down.setitem(app_ctx.config, "MAIL_PORT", free_port())
+        down.setitem(app_ctx.config, "OUTBOX_MAX_ATTEMPTS", 3)
+        for _ in range(3):
+            notifications.work(now=now, limit=1000)
+            now += LATER
+    assert reload(message).status == "failed"
+
+
+def test_a_message_given_up_on_keeps_its_links_and_is_delivered_after_outbox_retry(app_ctx, runner, smtp_server,
+                                                                                    monkeypatch):
     to = address()
-    message, _ = queue_activation(to)
-    monkeypatch.setitem(app_ctx.config, "MAIL_PORT", free_port())
-    monkeypatch.setitem(app_ctx.config, "OUTBOX_MAX_ATTEMPTS", 3)
-    now = utcnow()
-    for _ in range(3):
-        notifications.work(now=now, limit=1000)
-        now += LATER
+    message, link = queue_activation(to, expires_at=utcnow() + timedelta(days=2))
+    give_up_on(app_ctx, monkeypatch, message, utcnow())
     given_up = reload(message)
-    assert given_up.status == "failed" and given_up.attempts == 3 and given_up.sealed_links is None
+    assert given_up.attempts == 3 and notifications.links_of(given_up) == {"activation": link}
+    notifications.work(limit=1000)  # a pass before the links expire keeps them
+    assert notifications.links_of(reload(message)) == {"activation": link}
+
+    listed = runner.invoke(args=["outbox", "list", "--failed"])
+    assert listed.exit_code == 0, listed.output
+    assert f"{message.id}\tfailed\temail\t{to}\ttries 3\tlinks until" in listed.output
+    assert link not in listed.output and "Yth." not in listed.output
+
+    retried = runner.invoke(args=["outbox", "retry", "--id", str(message.id)])
+    assert retried.exit_code == 0, retried.output
+    assert f"message {message.id}: requeued" in retried.output
+    requeued = reload(message)
+    assert requeued.status == "pending" and requeued.attempts == 0 and requeued.last_error is None
+
+    notifications.work(limit=1000)
+    assert smtp_server.links_in(smtp_server.wait_for(to)) == [link]
+    assert reload(message).status == "sent" and reload(message).sealed_links is None
+
+
+def test_retry_refuses_a_message_whose_links_expired_and_the_worker_wiped_them(app_ctx, runner, smtp_server,
+                                                                               monkeypatch):
+    message, _ = queue_activation(address(), expires_at=utcnow() + timedelta(hours=3))
+    start = utcnow()
+    give_up_on(app_ctx, monkeypatch, message, start)
+    assert reload(message).sealed_links  # kept until the links expire ...
+    notifications.work(now=start + timedelta(hours=7), limit=1000)
+    assert reload(message).sealed_links is None  # ... then wiped by the next pass
+
+    retried = runner.invoke(args=["outbox", "retry", "--all-failed"])
+    assert retried.exit_code == 1
+    assert f"message {message.id}: not requeued, its links have expired" in retried.output
+    assert reload(message).status == "failed"
+    assert runner.invoke(args=["outbox", "retry"]).exit_code == 2  # neither --id nor --all-failed
+
+
+def test_default_tries_span_more_than_a_day_of_outage(app_ctx, monkeypatch):
+    monkeypatch.setattr(notifications.random, "uniform", lambda low, high: low)  # the shortest jitter
+    config = app_ctx.config
+    tries = int(config["OUTBOX_MAX_ATTEMPTS"])
+    waits = sum((notifications.backoff(n, float(config["OUTBOX_BACKOFF_CAP_SECONDS"])) for n in range(1, tries)),
+                timedelta())
+    assert waits > timedelta(hours=24)
 
 
 def test_backoff_grows_and_is_capped():
@@ -306,3 +356,4 @@ def test_cli_loop_stops_cleanly_on_sigterm(app_ctx, runner, smtp_server):
     assert result.exit_code == 0, result.output
     assert "outbox worker stopped" in result.output
     assert signal.getsignal(signal.SIGTERM) is previous
+    assert heartbeats.OUTBOX not in heartbeats.all_beats()  # stopped on purpose: /healthz does not see it die

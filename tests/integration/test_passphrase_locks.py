@@ -12,13 +12,16 @@ import base64
 import hashlib
 import io
 import secrets
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from app.domain import keys
 from app.domain.accounts import tokens
 from app.domain.accounts.passwords import hash_password
 from app.domain.certificates import after_issuance, data_changes
@@ -26,6 +29,7 @@ from app.extensions import db
 from app.models import Account, Agency, Role, SubscriberProfile
 from app.platform.audit import Actor
 from tests.api_helpers import b64, basic, make_client
+from tests.auth_helpers import give_authenticator, totp_code
 from tests.pdfs import make_pdf
 from tests.subscribers import Subscriber, create_staff, create_subscriber, signed_in_client
 
@@ -42,17 +46,24 @@ class Path:
     attempt: Callable[[str], int]
 
 
-def _portal_signing(app) -> Path:
-    person = create_subscriber(app)
-    client = signed_in_client(app, person.user_id)
+SIGN_FORM = {"mode": "invisible", "page": "0", "x": "300", "y": "40", "reason": "", "location": "",
+             "acting_kind": "", "acting_position": ""}
+
+
+def _upload_batch(client) -> str:
+    """Upload one PDF to the signing portal; return the batch id."""
     uploaded = client.post("/tandatangan", data={"files": [(io.BytesIO(make_pdf()), "surat.pdf")]},
                            content_type="multipart/form-data")
     assert uploaded.status_code == 303, uploaded.get_data(as_text=True)
-    batch_id = uploaded.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
-    form = {"mode": "invisible", "page": "0", "x": "300", "y": "40", "reason": "", "location": "",
-            "acting_kind": "", "acting_position": ""}
+    return uploaded.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def _portal_signing(app) -> Path:
+    person = create_subscriber(app)
+    client = signed_in_client(app, person.user_id)
+    batch_id = _upload_batch(client)
     return Path(person, lambda passphrase: client.post(f"/tandatangan/{batch_id}",
-                                                       data={**form, "passphrase": passphrase}).status_code)
+                                                       data={**SIGN_FORM, "passphrase": passphrase}).status_code)
 
 
 def _workflow_signing(app) -> Path:
@@ -117,10 +128,11 @@ def _csc_authorize(app) -> Path:
     with app.app_context():
         account = db.session.get(Account, person.id)
         account.password_hash = hash_password(PORTAL_PASSWORD)
+        secret = give_authenticator(account)
         db.session.commit()
         username = account.username
     client = app.test_client()
-    login = client.post("/csc/v2/auth/login", headers=basic(username, PORTAL_PASSWORD))
+    login = client.post("/csc/v2/auth/login", headers=basic(username, PORTAL_PASSWORD), json={"OTP": totp_code(secret)})
     assert login.status_code == 200, login.get_json()
     headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
     digest = base64.b64encode(hashlib.sha256(b"dokumen").digest()).decode()
@@ -175,3 +187,34 @@ def test_fifth_wrong_passphrase_locks_in_the_database_and_only_a_reset_lifts_it(
     _reset(app, account_id)
     assert _lock_state(app, account_id) == (0, False)
     assert path.attempt(NEW_PASSPHRASE) < 400
+
+
+def test_parallel_wrong_passphrases_check_only_the_guesses_they_count(app, monkeypatch):
+    """20 wrong passphrases at once on the portal's signing form: five keys checked, five counted, no 5xx."""
+    person = create_subscriber(app)
+    browser = signed_in_client(app, person.user_id)
+    batch_id = _upload_batch(browser)
+    cookie, csrf = browser.get_cookie("session").value, browser.environ_base["HTTP_X_CSRFTOKEN"]
+    checked: list[str] = []
+    unlocked = keys.unlocked
+
+    def counting_unlock(certificate, passphrase):
+        checked.append(passphrase)
+        return unlocked(certificate, passphrase)
+
+    monkeypatch.setattr(keys, "unlocked", counting_unlock)
+    start = threading.Barrier(20)
+
+    def attempt(number: int) -> int:
+        client = app.test_client()  # one browser's session cookie, replayed by 20 tabs at once
+        client.set_cookie("session", cookie)
+        client.environ_base["HTTP_X_CSRFTOKEN"] = csrf
+        start.wait()
+        return client.post(f"/tandatangan/{batch_id}", data={**SIGN_FORM, "passphrase": f"salah-{number}"}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(attempt, range(20)))
+
+    assert all(400 <= status < 500 for status in statuses), statuses
+    assert statuses.count(422) == 4, statuses  # four wrong with tries left; the fifth locks, the rest find it locked (409)
+    assert len(checked) == 5 and _lock_state(app, person.id) == (5, True)

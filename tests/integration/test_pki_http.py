@@ -39,7 +39,9 @@ def write_pem(row, folder: Path, name: str) -> str:
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "db": "ok", "hsm": "ok"}
+    body = response.get_json()
+    assert {key: body[key] for key in ("status", "db", "hsm", "outbox", "failing")} == {
+        "status": "ok", "db": "ok", "hsm": "ok", "outbox": "ok", "failing": []}
 
 
 def test_ca_certificates_chain(pem_dir):

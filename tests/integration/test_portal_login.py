@@ -21,12 +21,14 @@ from app.domain.enrolment import registration
 from app.extensions import db
 from app.lifecycle import AccountStatus
 from app.models import Account, AuditEvent, AuthenticatorDevice, OutboxMessage, Role
+from app.models.account import SignInFailure
 from app.platform import notifications, sealing
 from tests.auth_helpers import CLOCK, csrf_token, give_authenticator, mark_used, sign_in, totp_code, wrong_code
 from tests.conftest import browser_like_client
 from tests.subscribers import create_agency
 
 FAILURE = "Nama pengguna, kata sandi, atau kode autentikator salah."
+LOOPBACK = "127.0.0.1"  # the address of every test client's requests
 SECRET_ON_PAGE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7]+)<')
 
 
@@ -54,6 +56,11 @@ def make_account(app):
 def text(response) -> str:
     """Return a response's body as text."""
     return response.get_data(as_text=True)
+
+
+def without_csrf(response) -> str:
+    """Return a response's body with its CSRF token (which carries the time) blanked out."""
+    return re.sub(r"[\w-]{20,}\.[\w-]{6}\.[\w-]{20,}", "", text(response))
 
 
 def alert(response) -> str:
@@ -180,13 +187,13 @@ def test_failures_in_a_row_block_sign_in_for_a_while_even_with_the_right_passwor
     assert not signed_in(blocked)
 
     with app.app_context():
-        account = db.session.get(Account, person["id"])
-        account.sign_in_blocked_until = account.sign_in_blocked_until - timedelta(minutes=16)
+        failures = db.session.get(SignInFailure, (person["id"], LOOPBACK))
+        failures.blocked_until -= timedelta(minutes=16)
         db.session.commit()
     assert sign_in(blocked, person["username"], person["password"]).status_code == 302
     assert post(blocked, "/login/kode", code=totp_code(person["secret"])).status_code == 302
     with app.app_context():
-        assert db.session.get(Account, person["id"]).failed_sign_ins == 0
+        assert db.session.get(SignInFailure, (person["id"], LOOPBACK)) is None  # forgotten once signed in
 
 
 def test_an_old_failure_is_forgotten(app, make_account):
@@ -194,13 +201,13 @@ def test_an_old_failure_is_forgotten(app, make_account):
     for _ in range(9):
         sign_in(browser_like_client(app), person["username"], "salah")
     with app.app_context():
-        account = db.session.get(Account, person["id"])
-        account.last_failed_sign_in_at = account.last_failed_sign_in_at - timedelta(minutes=20)
+        failures = db.session.get(SignInFailure, (person["id"], LOOPBACK))
+        failures.last_failed_at -= timedelta(minutes=20)
         db.session.commit()
     sign_in(browser_like_client(app), person["username"], "salah")
     with app.app_context():
-        account = db.session.get(Account, person["id"])
-        assert account.failed_sign_ins == 1 and account.sign_in_blocked_until is None
+        failures = db.session.get(SignInFailure, (person["id"], LOOPBACK))
+        assert failures.failures == 1 and failures.blocked_until is None
 
 
 # ---------------------------------------------------------------------------------------------- set-up and devices
@@ -341,7 +348,7 @@ def test_forgot_password_looks_the_same_then_resets_password_and_authenticators(
     unknown = post(visitor, "/lupa-sandi", login=f"tidak-ada-{secrets.token_hex(3)}@contoh.go.id")
     known = post(visitor, "/lupa-sandi", login=person["email"].upper())
     assert unknown.status_code == known.status_code == 200
-    assert text(unknown) == text(known) and "Periksa e-mail Anda" in text(known)
+    assert without_csrf(unknown) == without_csrf(known) and "Periksa e-mail Anda" in text(known)
     with app.app_context():
         queued = db.session.execute(select(OutboxMessage).where(OutboxMessage.id > before)).scalars().all()
         assert [m.recipient for m in queued] == [person["email"]]
@@ -460,12 +467,46 @@ def test_idle_session_is_signed_out(app, make_account):
     assert not signed_in(client)
 
 
+def test_a_copied_cookie_is_refused_after_logout_and_every_session_ends(app, make_account):
+    person = make_account()
+    browser, elsewhere = browser_like_client(app), browser_like_client(app)
+    for client in (browser, elsewhere):
+        assert sign_in(client, person["username"], person["password"], person["secret"]).status_code == 302
+    copied = browser.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert signed_in(thief)  # a copy works while the session lasts
+    out = post(browser, "/logout")
+    assert out.status_code == 302 and out.headers["Location"].endswith("/login")
+    replayed = app.test_client()
+    replayed.set_cookie("session", copied)
+    refused = replayed.get("/akun/perangkat")
+    assert refused.status_code == 302 and "/login" in refused.headers["Location"]
+    assert not signed_in(thief) and not signed_in(elsewhere) and not signed_in(browser)
+    assert len(events(app, person["id"], "auth.logout")) == 1
+    assert sign_in(browser_like_client(app), person["username"], person["password"], person["secret"]).status_code == 302
+
+
+def test_a_session_ends_after_its_longest_lifetime_however_active(app, make_account):
+    person = make_account()
+    client = browser_like_client(app)
+    assert sign_in(client, person["username"], person["password"], person["secret"]).status_code == 302
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 11 * 3600
+    assert signed_in(client)
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= 2 * 3600
+    page = client.get("/akun/perangkat", follow_redirects=True)
+    assert "Sesi Anda sudah berakhir" in text(page) and "Masuk ke Paraf" in text(page)
+    assert not signed_in(client)
+
+
 def test_session_settings(tmp_path):
     plain = Flask("plain", instance_path=str(tmp_path))
     settings.configure(plain, {"PUBLIC_BASE_URL": "http://127.0.0.1:5000"})
     assert plain.config["SESSION_COOKIE_SECURE"] is False and plain.config["SESSION_COOKIE_HTTPONLY"] is True
     assert plain.config["SESSION_COOKIE_SAMESITE"] == "Lax" and plain.config["SESSION_REFRESH_EACH_REQUEST"] is True
-    assert plain.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
+    assert plain.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30) and plain.config["SESSION_MAX_HOURS"] == 12
     public = Flask("public", instance_path=str(tmp_path))
     settings.configure(public, {"PUBLIC_BASE_URL": "https://paraf.contoh.go.id", "SESSION_IDLE_MINUTES": 15})
     assert public.config["SESSION_COOKIE_SECURE"] is True

@@ -257,11 +257,14 @@ def test_reactivation_end_to_end(app, ra, smtp_server, monkeypatch):
         row = db.session.get(Suspension, suspension_id)
         assert row.legalised_by.startswith("st-") and row.legalised_at is not None
 
+    with app.app_context():
+        version = db.session.get(Account, account_id).session_version
     approved = ra["client"].post(f"/ra/penangguhan/{suspension_id}/setujui")
     assert approved.status_code == 302
     assert status_of(app, account_id) == AccountStatus.VERIFIED
     with app.app_context():
         assert db.session.execute(select(AuthenticatorDevice).where(AuthenticatorDevice.account_id == account_id)).first() is None
+        assert db.session.get(Account, account_id).session_version == version + 1  # the authenticator reset ends sessions
         assert db.session.get(Account, account_id).must_change_password is True
         notifications.work()
     # the password alone cannot set up an authenticator now: only the e-mailed link can

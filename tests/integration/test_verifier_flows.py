@@ -238,7 +238,18 @@ def error_rows(page: str) -> dict[int, str]:
     return {int(number): message for number, message in re.findall(r"<tr><td>(\d+)</td><td>(.*?)</td></tr>", table.group(1))}
 
 
-def test_csv_import_registers_good_rows_and_reports_bad_ones(app, agency, verifier_client):
+def subscribers_of(app, agency_id: int) -> list[Account]:
+    """Return the agency's subscriber accounts (detached, with their profiles)."""
+    with app.app_context():
+        query = select(Account).where(Account.agency_id == agency_id, Account.role == Role.SUBSCRIBER)
+        rows = db.session.execute(query).scalars().all()
+        for account in rows:
+            db.session.expunge(account.profile)
+            db.session.expunge(account)
+        return rows
+
+
+def test_csv_import_reports_every_bad_row_and_registers_nothing(app, agency, verifier_client):
     people = [registries.demo_people(1, agency["code"], seed=secrets.randbelow(10**9))[0] for _ in range(4)]
     good = [csv_row(p, s, agency) for p, s in people]
     rows = [
@@ -247,7 +258,7 @@ def test_csv_import_registers_good_rows_and_reports_bad_ones(app, agency, verifi
         good[2],                                                   # row 4
         csv_row(*people[3], agency, email=good[0][3]),              # row 5: e-mail of row 2
         csv_row(*people[3], agency, email="orang@gmail.com"),       # row 6: not the agency's domain
-        good[3],                                                   # row 7
+        good[3],                                                   # row 7: the NIK of rows 5 and 6
         [good[1][0] + ", S.Kom", *good[1][1:]],                    # row 8: an unquoted comma, one value too many
     ]
     data = csv_bytes("Name, NIK ,NIP,EMAIL,Phone", rows)
@@ -255,24 +266,45 @@ def test_csv_import_registers_good_rows_and_reports_bad_ones(app, agency, verifi
     response = upload(verifier_client, data)
     assert response.status_code == 200, response.get_data(as_text=True)
     page = run_import(verifier_client, response.get_data(as_text=True))
-    assert "7 dari 7 baris diproses; 3 terdaftar, 4 bermasalah" in page
+    assert "7 dari 7 baris diproses; 0 terdaftar, 5 bermasalah" in page and "Tidak ada yang didaftarkan" in page
     errors = error_rows(page)
-    assert sorted(errors) == [3, 5, 6, 8]
+    assert sorted(errors) == [3, 5, 6, 7, 8]
+    assert "NIK ini sudah ada di baris 5" in errors[7]
     assert "NIK" in errors[3]
-    assert "sudah terdaftar" in errors[5]
+    assert "sudah ada di baris 2" in errors[5]
     assert agency["domain"] in errors[6]
     assert "kolom" in errors[8]
+    assert subscribers_of(app, agency["id"]) == []
 
-    emails = [good[0][3], good[2][3], good[3][3]]
+    page = run_import(verifier_client, upload(verifier_client, csv_bytes("name,nik,nip,email,phone", good)).get_data(as_text=True))
+    assert "4 dari 4 baris diproses; 4 terdaftar, 0 bermasalah" in page and "import-errors" not in page
+    created = subscribers_of(app, agency["id"])
+    emails = [row[3] for row in good]
+    assert sorted(a.email for a in created) == sorted(emails)
+    assert {a.status for a in created} == {AccountStatus.REGISTERED}
+    assert {a.profile.nik for a in created} == {row[1] for row in good}
     with app.app_context():
-        created = db.session.execute(select(Account).where(Account.agency_id == agency["id"], Account.role == Role.SUBSCRIBER)).scalars().all()
-        assert sorted(a.email for a in created) == sorted(emails)
-        assert {a.status for a in created} == {AccountStatus.REGISTERED}
-        assert {a.profile.nik for a in created} == {good[0][1], good[2][1], good[3][1]}
         queued = db.session.execute(
             select(OutboxMessage.recipient).where(OutboxMessage.recipient.in_(emails), OutboxMessage.subject.contains("Aktivasi"))
         ).scalars().all()
         assert sorted(queued) == sorted(emails)
+    assert "sudah terdaftar" in error_rows(run_import(verifier_client, upload(verifier_client, csv_bytes(
+        "name,nik,nip,email,phone", good)).get_data(as_text=True)))[2]  # the same file again: nothing twice
+
+
+def test_csv_import_whose_300th_row_is_bad_inserts_nothing(app, agency, verifier_client):
+    people = registries.demo_people(300, agency["code"], seed=secrets.randbelow(10**9))
+    rows = [csv_row(person, servant, agency) for person, servant in people]
+    rows[299][1] = "12345"  # the 300th row (line 301): a bad NIK, in the third chunk
+    with app.app_context():
+        before = db.session.execute(select(func.count()).select_from(Account)).scalar()
+    page = run_import(verifier_client, upload(verifier_client, csv_bytes("name,nik,nip,email,phone", rows)).get_data(as_text=True))
+    assert "300 dari 300 baris diproses; 0 terdaftar, 1 bermasalah" in page
+    assert list(error_rows(page)) == [301]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Account)).scalar() == before
+        assert db.session.execute(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.recipient.in_([row[3] for row in rows]))).scalar() == 0
 
 
 def test_csv_row_numbers_count_blank_lines(app, agency, verifier_client):

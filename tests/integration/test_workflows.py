@@ -234,7 +234,7 @@ def test_staff_cannot_open_workflows(app, team):
 @pytest.mark.parametrize(
     ("case", "message"),
     [
-        ("other_agency", "bukan pengguna sertifikat di instansi Anda"),
+        ("other_agency", "Penandatangan ke-2 tidak ditemukan"),  # never named: see agency_account
         ("no_certificate", "belum memiliki sertifikat elektronik yang aktif"),
         ("duplicate", "tercantum dua kali"),
         ("page_out_of_range", "Halaman 5 untuk penandatangan ke-2 tidak ada: PDF ini hanya 2 halaman."),
@@ -243,6 +243,8 @@ def test_staff_cannot_open_workflows(app, team):
         ("no_title", "Isi judul dokumen"),
         ("not_a_pdf", "bukan PDF"),
         ("bad_page", "harus berupa angka"),
+        ("superscript_page", "harus berupa angka"),
+        ("huge_signer_id", "Penandatangan ke-2 tidak ditemukan"),
     ],
 )
 def test_bad_workflow_is_refused_with_a_message_and_nothing_is_stored(app, team, instance_dir, case, message):
@@ -268,6 +270,10 @@ def test_bad_workflow_is_refused_with_a_message_and_nothing_is_stored(app, team,
         data = b"bukan pdf sama sekali"
     elif case == "bad_page":
         signers[1] = (s2, "dua", "1-kanan")
+    elif case == "superscript_page":
+        signers[1] = (s2, "\u00b2", "1-kanan")  # "²" is a digit to str.isdigit(), not to int()
+    elif case == "huge_signer_id":
+        signers[1] = ("9" * 30, "1", "1-kanan")  # beyond any database integer
     with app.app_context():
         count = db.session.execute(select(func.count()).select_from(Workflow)).scalar()
     files = sorted((Path(instance_dir) / "workflows").glob("*.pdf")) if (Path(instance_dir) / "workflows").exists() else []
@@ -310,6 +316,19 @@ def test_signer_search_is_scoped_to_the_agency_and_to_issued_certificates(app, t
     assert row.status_code == 200 and f'value="{team["s2"].id}"' in row.get_data(as_text=True)
     assert 'value="1-tengah" selected' in row.get_data(as_text=True)
     assert owner.get(f"/alur/penandatangan?akun={pending.id}", headers=HX).status_code == 404
+
+
+def test_new_workflow_form_never_names_another_agencys_account(app, team):
+    outsider = make_subscriber(app, create_agency(app, "W").id, "Rudi Luarinstansi")
+    owner = signed_in(app, team["owner"])
+    for title in ("", "Nota Dinas 13/2026"):  # re-shown for a missing title, and refused as a signer
+        response = create_through_form(owner, title, [(team["s1"].id, "", "1-kiri"), (outsider.id, "", "1-kanan")])
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422
+        assert "Rudi Luarinstansi" not in page and f'value="{outsider.id}"' not in page
+        assert "Penandatangan ke-2 tidak ditemukan" in page and "Agus Salim" in page
+    assert "Rudi Luarinstansi" not in owner.get("/alur/cari?q=rudi", headers=HX).get_data(as_text=True)
+    assert owner.get(f"/alur/penandatangan?akun={outsider.id}", headers=HX).status_code == 404
 
 
 # --- the signed PDF, checked by poppler's pdfsig (NSS) and by pyHanko ---------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -77,3 +78,14 @@ def test_recovers_once_when_the_library_was_finalised(hsm):
     hsm.sign(ca.ISSUING, b"before")
     _library(hsm.config.module).finalize()  # every session and the login are gone
     assert hsm.sign(ca.ISSUING, b"after")
+
+
+def test_a_key_that_is_gone_does_not_restart_the_library_on_every_call(hsm):
+    from signer.errors import KeyNotFound
+
+    hsm._missing_restart_at = time.monotonic()  # as if a missing key had just restarted it
+    generation = hsm._generation
+    for _ in range(3):
+        with pytest.raises(KeyNotFound):
+            hsm.ping("no-such-key")
+    assert hsm._generation == generation  # no restart under the other threads' feet

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from pkcs11 import Attribute, Mechanism, ObjectClass
+from pkcs11 import DEFAULT, Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11e
 
-from signer import ca, keys
+from signer import ca, doctor, keys
 from signer.config import KdfParams
 from signer.errors import InvalidKeyBlob, WrongPassphrase
+from tests import key_blobs
 
 KDF = KdfParams()
+NOT_FOR_PRIVATE = {Attribute.ENCRYPT: DEFAULT, Attribute.VERIFY: DEFAULT, Attribute.WRAP: DEFAULT}
 
 
 @pytest.fixture()
@@ -51,7 +54,7 @@ def test_ca_keys_are_sensitive_and_not_extractable(hsm):
         }
 
     found = hsm.run(attributes)
-    assert set(found) == {ca.ROOT, ca.ISSUING, ca.OCSP, ca.TSA, ca.KEK}
+    assert {ca.ROOT, ca.ISSUING, ca.OCSP, ca.TSA, ca.KEK, ca.PEPPER} <= set(found)
     assert all(value == (True, False, True) for value in found.values()), found
 
 
@@ -101,15 +104,15 @@ def test_wrong_passphrase_fails_and_leaves_nothing_behind(hsm):
 def test_damaged_blob_is_refused(hsm):
     wrapped = keys.generate(hsm, "Rahasia#123", KDF)
     with pytest.raises(InvalidKeyBlob):
-        keys.open_sealed(b"XXXX" + wrapped.blob[4:], "Rahasia#123")
+        keys.open_sealed(hsm, b"XXXX" + wrapped.blob[4:], "Rahasia#123")
     tampered = bytearray(wrapped.blob)
     tampered[10] ^= 1  # the time cost, now 2**24 + 2: refused before deriving
     with pytest.raises(InvalidKeyBlob):
-        keys.open_sealed(bytes(tampered), "Rahasia#123")
+        keys.open_sealed(hsm, bytes(tampered), "Rahasia#123")
     tampered = bytearray(wrapped.blob)
     tampered[20] ^= 1  # the salt, authenticated as GCM associated data
     with pytest.raises(WrongPassphrase):
-        keys.open_sealed(bytes(tampered), "Rahasia#123")
+        keys.open_sealed(hsm, bytes(tampered), "Rahasia#123")
 
 
 def test_generation_leaves_no_session_objects(hsm):
@@ -120,14 +123,14 @@ def test_generation_leaves_no_session_objects(hsm):
 
 def test_change_passphrase_keeps_the_key(hsm):
     wrapped = keys.generate(hsm, "Lama#2024x", KDF)
-    blob = keys.change_passphrase(wrapped.blob, "Lama#2024x", "Baru#2025y", KDF)
+    blob = keys.change_passphrase(hsm, wrapped.blob, "Lama#2024x", "Baru#2025y", KDF)
     with pytest.raises(WrongPassphrase):
-        keys.open_sealed(blob, "Lama#2024x")
+        keys.open_sealed(hsm, blob, "Lama#2024x")
     with keys.unlock(hsm, blob, "Baru#2025y") as key:
         signature = key.sign(b"data")
     verify(wrapped.public_key, signature, b"data")  # same key pair as before
     with pytest.raises(WrongPassphrase):
-        keys.change_passphrase(wrapped.blob, "salah", "Baru#2025y", KDF)
+        keys.change_passphrase(hsm, wrapped.blob, "salah", "Baru#2025y", KDF)
 
 
 def test_kdf_parameters_travel_with_the_blob(hsm):
@@ -156,3 +159,113 @@ def test_subscriber_certificate_profile(issue_certificate, app):
     assert cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
     assert 729 <= (cert.not_valid_after_utc - cert.not_valid_before_utc).days <= 731
 
+
+
+def test_a_copy_of_the_blob_and_the_right_passphrase_open_nothing_without_the_hsm(hsm):
+    wrapped = keys.generate(hsm, "Rahasia#123", KDF)
+    assert key_blobs.version(wrapped.blob) == 2
+    with pytest.raises(InvalidTag):
+        key_blobs.offline_open(wrapped.blob, "Rahasia#123")
+    assert keys.open_sealed(hsm, wrapped.blob, "Rahasia#123")  # the HSM's pepper is what opens it
+
+
+def test_a_version_1_blob_still_opens_and_upgrades(hsm):
+    wrapped = keys.generate(hsm, "Rahasia#123", KDF)
+    old = key_blobs.v1_seal(keys.open_sealed(hsm, wrapped.blob, "Rahasia#123"), "Rahasia#123", KDF)
+    with keys.unlock(hsm, old, "Rahasia#123") as key:
+        verify(wrapped.public_key, key.sign(b"lama"), b"lama")
+    with pytest.raises(WrongPassphrase):
+        keys.upgrade(hsm, old, "salah", KDF)
+    new = keys.upgrade(hsm, old, "Rahasia#123", KDF)
+    assert key_blobs.version(new) == 2 and keys.upgrade(hsm, new, "Rahasia#123", KDF) is None
+    with pytest.raises(InvalidTag):
+        key_blobs.offline_open(new, "Rahasia#123")
+    with keys.unlock(hsm, new, "Rahasia#123") as key:
+        verify(wrapped.public_key, key.sign(b"baru"), b"baru")
+
+
+def _inner(hsm, passphrase: str = "Rahasia#123") -> bytes:
+    """Return a new subscriber key wrapped under the KEK: what the blob holds once its passphrase layer is off."""
+    return keys.open_sealed(hsm, keys.generate(hsm, passphrase, KDF).blob, passphrase)
+
+
+def _unwrap_with_kek(hsm, wrapped: bytes, sensitive: bool, extractable: bool, read: Attribute | None = None):
+    """Unwrap ``wrapped`` with the token KEK as asked (as a PIN holder may), read ``read``, and destroy the key."""
+
+    def unwrap(session):
+        kek = session.get_key(object_class=ObjectClass.SECRET_KEY, label=ca.KEK)
+        key = kek.unwrap_key(ObjectClass.PRIVATE_KEY, KeyType.RSA, wrapped, mechanism=Mechanism.AES_KEY_WRAP_PAD,
+                             store=False, capabilities=MechanismFlag.SIGN,
+                             template={Attribute.SENSITIVE: sensitive, Attribute.EXTRACTABLE: extractable, **NOT_FOR_PRIVATE})
+        try:
+            return key[read] if read is not None else None
+        finally:
+            key.destroy()
+
+    return hsm.run(unwrap)
+
+
+def test_the_kek_unwraps_no_readable_subscriber_key(hsm):
+    wrapped = _inner(hsm)
+    before = objects(hsm)
+    with pytest.raises(p11e.TemplateInconsistent):
+        _unwrap_with_kek(hsm, wrapped, sensitive=False, extractable=True, read=Attribute.PRIVATE_EXPONENT)
+    with pytest.raises(p11e.TemplateInconsistent):
+        _unwrap_with_kek(hsm, wrapped, sensitive=True, extractable=True)
+    _unwrap_with_kek(hsm, wrapped, sensitive=True, extractable=False)  # the one way the template allows
+    assert objects(hsm) == before
+
+
+def test_a_subscriber_key_cannot_be_wrapped_by_a_fresh_untrusted_key(hsm):
+    blob = keys.generate(hsm, "Rahasia#123", KDF).blob
+
+    def fresh_wrapping_key(session):
+        return session.generate_key(KeyType.AES, 256, store=False, capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP,
+                                    template={Attribute.SENSITIVE: False, Attribute.EXTRACTABLE: True})
+
+    rogue = hsm.run(fresh_wrapping_key)
+    try:
+        with keys.unlock(hsm, blob, "Rahasia#123") as key, pytest.raises(p11e.KeyUnextractable):
+            rogue.wrap_key(key._key, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+        # And SoftHSM refuses an untrusted key wrapping a CKA_WRAP_WITH_TRUSTED key (what a trusted KEK relies on).
+        _, private = hsm.run(lambda session: session.generate_keypair(
+            KeyType.RSA, 1024, store=False, capabilities=MechanismFlag.SIGN | MechanismFlag.VERIFY,
+            private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: True, Attribute.WRAP_WITH_TRUSTED: True}))
+        try:
+            with pytest.raises(p11e.KeyNotWrappable):
+                rogue.wrap_key(private, mechanism=Mechanism.AES_KEY_WRAP_PAD)
+        finally:
+            private.destroy()
+    finally:
+        rogue.destroy()
+
+
+def test_doctor_finds_every_essential_protection_on_a_new_token(hsm):
+    before = objects(hsm)
+    found = {check.name: check for check in doctor.checks(hsm)}
+    assert all(check.holds for check in found.values() if check.essential), found
+    assert any("unwrap template" in name for name in found)
+    assert objects(hsm) == before  # the probes' throwaway objects are gone
+
+
+def test_doctor_fails_a_kek_without_unwrap_template(hsm, monkeypatch):
+    label = "paraf-kek-made-before-templates"
+    old_kek = hsm.run(lambda session: session.generate_key(
+        KeyType.AES, 256, label=label, store=True, capabilities=MechanismFlag.WRAP | MechanismFlag.UNWRAP,
+        template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.PRIVATE: True}))
+    monkeypatch.setattr(doctor, "KEK", label)
+    try:
+        failing = [check for check in doctor.checks(hsm) if check.essential and not check.holds]
+    finally:
+        old_kek.destroy()
+    assert [check.name for check in failing] == [
+        "the KEK unwraps keys only as sensitive and non-extractable (unwrap template)"
+    ]
+    assert "readable" in failing[0].detail
+
+
+def test_pki_doctor_command_reports_and_passes_on_a_new_token(app):
+    result = app.test_cli_runner().invoke(args=["pki", "doctor"])
+    assert result.exit_code == 0, result.output
+    assert "ok   the KEK unwraps keys only as sensitive and non-extractable" in result.output
+    assert "FAIL" not in result.output

@@ -1,7 +1,8 @@
 """Uploaded documents kept as evidence (reactivation papers, request letters): checked by content, stored under the instance.
 
-A file is accepted only when its first bytes say PDF, JPEG or PNG and it really opens (PDFium for
-PDF, OpenCV for images); the name the browser sent is never trusted. Files go to
+A file is accepted only when its first bytes say PDF, JPEG or PNG and it really opens (PDFium in a sandbox
+child for PDF, OpenCV for images, once the header says the image is within the pixel limit); the name the
+browser sent is never trusted. Files go to
 ``instance/<area>/<owner>/`` under random names, never under ``static/``.
 """
 
@@ -14,8 +15,11 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext
 
+from ...instance_setup import private_folder, write_private
+from .. import keys
+from ..enrolment.faces import MAX_PIXELS, image_size
 from ..errors import InputError
-from ..signing.uploads import PDFIUM_LOCK
+from ..key_errors import DocumentOverLimit, DocumentUnusable
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 EXTENSIONS = {PDF: ".pdf", JPEG: ".jpg", PNG: ".png"}
@@ -55,20 +59,24 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _opens(content_type: str, data: bytes) -> bool:
-    """Return whether the file really opens as what it claims to be (PDFium and OpenCV imported on first use)."""
-    if content_type == PDF:
-        import pypdfium2 as pdfium
+def _opens(content_type: str, filename: str, data: bytes) -> bool:
+    """Return whether the file really opens as what it claims to be (OpenCV imported on first use).
 
+    :raises EvidenceRefused: a PDF over one of the bounds on PDFs, or an image of more than ``MAX_PIXELS``.
+    """
+    if content_type == PDF:
         try:
-            with PDFIUM_LOCK:
-                document = pdfium.PdfDocument(data)
-                try:
-                    return len(document) > 0
-                finally:
-                    document.close()
-        except pdfium.PdfiumError:
+            return len(keys.page_geometry(data)) > 0
+        except DocumentOverLimit as exc:
+            raise EvidenceRefused(gettext("Berkas %(name)s ditolak: %(why)s", name=filename, why=exc.message)) from exc
+        except DocumentUnusable:
             return False
+    size = image_size(data)
+    if size is None:
+        return False
+    if size[0] * size[1] > MAX_PIXELS:
+        raise EvidenceRefused(gettext("Gambar %(name)s terlalu besar: lebih dari %(mp)d megapiksel. Kecilkan ukurannya lalu unggah lagi.",
+                                      name=filename, mp=MAX_PIXELS // 1_000_000))
     import cv2
     import numpy
 
@@ -91,22 +99,20 @@ def check(filename: str, data: bytes, allowed: tuple[str, ...] = (PDF, JPEG, PNG
     if content_type not in allowed:
         raise EvidenceRefused(gettext("Berkas %(name)s bukan %(kinds)s. Unggah hasil pindai atau foto dalam format %(kinds)s.",
                                       name=filename, kinds=kinds))
-    if not _opens(content_type, data):
+    if not _opens(content_type, filename, data):
         raise EvidenceRefused(gettext("Berkas %(name)s rusak dan tidak dapat dibuka. Simpan ulang lalu unggah lagi.", name=filename))
     return Checked(content_type, EXTENSIONS[content_type])
 
 
 def folder(area: str, owner: int) -> Path:
     """Return (and create) ``instance/<area>/<owner>/``."""
-    path = Path(current_app.instance_path) / area / str(int(owner))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_folder(Path(current_app.instance_path) / area / str(int(owner)))
 
 
 def store(area: str, owner: int, checked: Checked, data: bytes) -> str:
     """Write a checked file under a random name in its folder; return that name."""
     name = secrets.token_hex(16) + checked.extension
-    (folder(area, owner) / name).write_bytes(data)
+    write_private(folder(area, owner) / name, data)
     return name
 
 

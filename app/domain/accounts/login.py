@@ -1,6 +1,8 @@
 """Portal sign-in (F5): the password check, changing a password, and "forgot password" by an e-mailed link.
 
 Every failure of the first factor looks the same to the caller (``None``), whatever the reason.
+Failures in a row are counted per account and client address: a stranger's wrong passwords block
+sign-in to the account only from the stranger's address, never the owner's.
 Changing or resetting a password bumps ``session_version``, which signs out every session
 (``Account.get_id()`` carries it and the user loader refuses a stale one). Functions add/flush in
 the caller's transaction and never commit; passwords never reach the audit trail or the logs.
@@ -12,11 +14,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext
-from sqlalchemy import or_, select
+from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
 from ...lifecycle import AccountStatus
-from ...models.account import Account
+from ...models.account import Account, SignInFailure
 from ...models.types import utcnow
 from ...platform import notifications
 from ...platform.audit import Actor, record
@@ -54,51 +57,66 @@ def can_sign_in(account: Account | None) -> bool:
     return account is not None and bool(account.password_hash) and account.status != AccountStatus.SUSPENDED
 
 
-def check_first_factor(login_name: str, password: str) -> tuple[Account | None, Account | None]:
+def check_first_factor(login_name: str, password: str, address: str) -> tuple[Account | None, Account | None]:
     """Check username/e-mail and password at the same cost either way; return (account found, account signed in)."""
-    found, account, _suspended = check_password_step(login_name, password)
+    found, account, _suspended = check_password_step(login_name, password, address)
     return found, account
 
 
-def check_password_step(login_name: str, password: str) -> tuple[Account | None, Account | None, bool]:
+def check_password_step(login_name: str, password: str, address: str) -> tuple[Account | None, Account | None, bool]:
     """Return (account found, account signed in, whether the right password belongs to a SUSPENDED account).
 
     Only someone who typed the right password learns that the account is suspended (the password step
     already tells them the password is right); everyone else gets the uniform failure. A wrong password
-    counts toward the sign-in block; while an account is blocked even the right password fails.
+    counts toward the block of ``address``; while it is blocked even the right password fails from there.
     """
     account = find_account(login_name)
     matches = check_password(account.password_hash if account else None, password or "")
-    if account is not None and is_blocked(account):
+    if account is not None and is_blocked(account, address):
         return account, None, False
     if account is not None and not matches:
-        count_failure(account)
+        count_failure(account, address)
     suspended = matches and account is not None and account.status == AccountStatus.SUSPENDED
     return account, (account if matches and can_sign_in(account) else None), suspended
 
 
-def is_blocked(account: Account, now: datetime | None = None) -> bool:
-    """Return whether too many failures in a row keep the account from signing in for now."""
-    return account.sign_in_blocked_until is not None and account.sign_in_blocked_until > (now or utcnow())
+def _failures_of(account: Account, address: str):
+    """Return the WHERE clause of the failures of ``account`` from ``address``."""
+    return (SignInFailure.account_id == account.id) & (SignInFailure.address == address)
 
 
-def count_failure(account: Account, now: datetime | None = None) -> None:
-    """Count a wrong password or code; block sign-in for a while after ``SIGN_IN_MAX_FAILURES`` in a row."""
+def is_blocked(account: Account, address: str, now: datetime | None = None) -> bool:
+    """Return whether too many failures in a row from ``address`` keep the account from signing in from there."""
+    until = db.session.execute(select(SignInFailure.blocked_until).where(_failures_of(account, address))).scalar()
+    return until is not None and until > (now or utcnow())
+
+
+def count_failure(account: Account, address: str, now: datetime | None = None) -> None:
+    """Count a wrong password or code from ``address``; block it for a while after ``SIGN_IN_MAX_FAILURES`` in a row."""
     now = now or utcnow()
     window = timedelta(minutes=int(current_app.config["SIGN_IN_BLOCK_MINUTES"]))
-    if account.last_failed_sign_in_at is None or now - account.last_failed_sign_in_at > window:
-        account.failed_sign_ins = 0  # an old failure is forgotten
-    account.failed_sign_ins = (account.failed_sign_ins or 0) + 1
-    account.last_failed_sign_in_at = now
-    if account.failed_sign_ins >= int(current_app.config["SIGN_IN_MAX_FAILURES"]):
-        account.sign_in_blocked_until, account.failed_sign_ins = now + window, 0
-        record(Actor("system"), "auth.sign_in_blocked", "account", account.id,
+    where = _failures_of(account, address)
+    count = update(SignInFailure).where(where).values(  # one statement: parallel failures are each counted
+        failures=case((SignInFailure.last_failed_at < now - window, 1), else_=SignInFailure.failures + 1),
+        last_failed_at=now,
+    ).returning(SignInFailure.failures)
+    failures = db.session.execute(count).scalar()
+    if failures is None:  # the first failure from there
+        try:
+            with db.session.begin_nested():
+                db.session.add(SignInFailure(account_id=account.id, address=address, failures=1, last_failed_at=now))
+            failures = 1
+        except IntegrityError:  # a parallel request added it first
+            failures = db.session.execute(count).scalar()
+    if failures >= int(current_app.config["SIGN_IN_MAX_FAILURES"]):
+        db.session.execute(update(SignInFailure).where(where).values(blocked_until=now + window, failures=0))
+        record(Actor("system", ip=address), "auth.sign_in_blocked", "account", account.id,
                details={"minutes": int(window.total_seconds() // 60)})
 
 
-def clear_failures(account: Account) -> None:
-    """Forget the failures in a row after a complete sign-in."""
-    account.failed_sign_ins, account.last_failed_sign_in_at = 0, None
+def clear_failures(account: Account, address: str) -> None:
+    """Forget the failures in a row from ``address`` after a complete sign-in from there."""
+    db.session.execute(delete(SignInFailure).where(_failures_of(account, address)))
 
 
 def validate_new_password(account: Account, password: str, confirmation: str) -> None:
@@ -113,13 +131,18 @@ def validate_new_password(account: Account, password: str, confirmation: str) ->
         raise PasswordError(gettext("Kata sandi baru harus berbeda dari kata sandi lama."))
 
 
+def end_sessions(account: Account) -> None:
+    """End every session of the account: portal cookies and CSC tokens carry the version this bumps."""
+    account.session_version = (account.session_version or 1) + 1
+    db.session.flush()
+
+
 def _set_password(account: Account, password: str) -> None:
     """Store a new password hash and sign out every session of the account."""
     account.password_hash = hash_password(password)
     account.must_change_password = False
     account.password_changed_at = utcnow()
-    account.session_version = (account.session_version or 1) + 1
-    db.session.flush()
+    end_sessions(account)
 
 
 def change_password(account: Account, old: str, password: str, confirmation: str, actor: Actor) -> None:
@@ -139,7 +162,8 @@ def request_password_reset(login_name: str, actor: Actor) -> bool:
     raw = tokens.issue(account.id, PASSWORD_RESET, PASSWORD_RESET_TTL)
     notifications.email_message(account.email, "password_reset",
                                 {"name": account.name or account.username, "login": account.username or account.email},
-                                {"reset": public_url("auth.reset_password", token=raw)}, account.id)
+                                {"reset": public_url("auth.reset_password", token=raw)}, account.id,
+                                utcnow() + PASSWORD_RESET_TTL)
     record(actor, "auth.password_reset_requested", "account", account.id)
     return True
 

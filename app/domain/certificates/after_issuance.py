@@ -27,7 +27,7 @@ from ..accounts import tokens
 from ..enrolment import identity, issuance, otp, registration
 from ..enrolment.registration import AGREEMENT_VERSION
 from ..errors import Conflict, InputError
-from ..key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
+from ..key_errors import KeyServiceUnavailable
 from ..signing import signatures
 
 PASSPHRASE_RESET = "passphrase_reset"
@@ -177,11 +177,8 @@ def change_passphrase(account: Account, old: str, new: str, confirmation: str, a
         raise CertificateError(gettext("Passphrase baru harus berbeda dari passphrase lama."), "passphrase")
     if not agreed:
         raise CertificateError(gettext("Centang pernyataan bahwa Anda akan merahasiakan passphrase baru."), "agreement")
-    try:
+    with signatures.passphrase_try(account, actor):
         keys.change_passphrase(certificate, old, new)
-    except PassphraseDoesNotOpen:
-        raise signatures.count_wrong_passphrase(account, actor) from None
-    account.wrong_passphrases = 0
     record(actor, "certificate.passphrase_changed", "certificate", certificate.id, details={"serial": certificate.serial})
     _email(account, "passphrase_changed")
     return certificate
@@ -214,9 +211,11 @@ def request_reset(account: Account, actor: Actor) -> str:
     context = {"name": account.name, "hours": hours}
     channel = reset_channel(account)
     if channel == notifications.WHATSAPP:
-        notifications.whatsapp_message(account.profile.phone, "passphrase_reset_link", context, links, account.id)
+        notifications.whatsapp_message(account.profile.phone, "passphrase_reset_link", context, links, account.id,
+                                       utcnow() + timedelta(hours=hours))
     else:
-        notifications.email_message(account.email, "passphrase_reset_link", context, links, account.id)
+        notifications.email_message(account.email, "passphrase_reset_link", context, links, account.id,
+                                    utcnow() + timedelta(hours=hours))
     record(actor, "certificate.reset_link_sent", "account", account.id, details={"channel": channel})
     return channel
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 
 from ... import lifecycle
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...lifecycle import AccountStatus, CertificateStatus
 from ...models import Account, Agency, Certificate, ChangeKind, ChangeState, DataChange, Employment, Role
 from ...models.data_change import OPEN_STATES
@@ -212,10 +213,12 @@ def send_confirmation(change: DataChange) -> None:
     link = public_url("profile.confirm", token=raw)
     context = {"name": account.name, "hours": hours}
     to = change.after.get("email", account.email) if change.kind == ChangeKind.UPDATE else account.email
-    notifications.email_message(to, "data_change_confirm", context, {"data_change": link}, account.id)
+    expiry = utcnow() + timedelta(hours=hours)
+    notifications.email_message(to, "data_change_confirm", context, {"data_change": link}, account.id, expiry)
     profile = account.profile
     if profile is not None and profile.phone and profile.phone_verified_at:
-        notifications.whatsapp_message(profile.phone, "data_change_confirm", context, {"data_change": link}, account.id)
+        notifications.whatsapp_message(profile.phone, "data_change_confirm", context, {"data_change": link}, account.id,
+                                       expiry)
 
 
 def resend(change: DataChange, actor: Actor) -> None:
@@ -306,9 +309,7 @@ def start_migration(account: Account, form: Mapping[str, str], actor: Actor, req
 
 def changes_folder() -> Path:
     """Return the folder under the instance where the forms are kept (never under static/)."""
-    folder = Path(current_app.instance_path) / "data-changes"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "data-changes")
 
 
 def form_data(change: DataChange, head: Account | None) -> change_form.FormData:
@@ -333,7 +334,7 @@ def store_form(change: DataChange, head: Account | None) -> bytes:
     """Render the form and keep it under the instance folder; return its bytes."""
     data = change_form.render(form_data(change, head))
     name = f"{change.id}-formulir.pdf"
-    (changes_folder() / name).write_bytes(data)
+    write_private(changes_folder() / name, data)
     change.form_path = f"data-changes/{name}"
     return data
 

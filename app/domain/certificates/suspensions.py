@@ -24,7 +24,7 @@ from ...models.types import utcnow
 from ...platform import notifications
 from ...platform.audit import Actor, record
 from ...urls import public_url
-from ..accounts import authenticators, evidence, tokens
+from ..accounts import authenticators, evidence, login, tokens
 from ..errors import Conflict
 from . import data_changes, sla
 
@@ -120,7 +120,7 @@ def suspend(account: Account, reason: str, actor: Actor) -> Suspension:
         raise SuspensionError(gettext("Hanya akun pemilik sertifikat yang dapat ditangguhkan."))
     reason = _reason(reason, gettext("penangguhan"))
     lifecycle.apply(account, "account", "suspend", actor, reason)
-    account.session_version = (account.session_version or 1) + 1
+    login.end_sessions(account)
     row = Suspension(account_id=account.id, agency_id=account.agency_id, reason=reason, suspended_by=actor.name,
                      suspended_at=utcnow())
     db.session.add(row)
@@ -210,7 +210,7 @@ def send_reset_link(account: Account, actor: Actor) -> None:
 
 
 def reactivate(suspension: Suspension, actor: Actor) -> Account:
-    """Approve a legalised request: ``VERIFIED`` (``UPDATE`` again while a data change awaits confirmation), authenticators removed, password to be changed, reset link sent.
+    """Approve a legalised request: ``VERIFIED`` (``UPDATE`` again while a data change awaits confirmation), authenticators removed, sessions ended, password to be changed, reset link sent.
 
     :raises SuspensionError: the documents are not legalised yet, or it was already decided.
     :raises lifecycle.Forbidden: the account is not ``SUSPENDED``.
@@ -226,6 +226,7 @@ def reactivate(suspension: Suspension, actor: Actor) -> Account:
         lifecycle.apply(account, "account", "request_update", actor, reason="pending_data_change",
                         details={"data_change": pending.id})
     removed = authenticators.reset(account)
+    login.end_sessions(account)
     account.must_change_password = True
     suspension.reactivated_at, suspension.decided_by = utcnow(), actor.name
     db.session.flush()

@@ -1,4 +1,4 @@
-"""CSV registration by a verifier: rows registered in chunks, with a per-row error report and progress."""
+"""CSV registration by a verifier: rows checked in chunks with progress and a per-row error report, then all registered or none."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from flask import current_app
 from flask_babel import gettext
 
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...models import Agency
 from ...platform.audit import Actor
 from ..errors import InputError
-from .registration import register, validate_registration
+from .registration import check_unique, register, validate_registration
 from .request_letters import LetterError, required_letter
 
 COLUMNS = ("name", "nik", "nip", "email", "phone")
@@ -50,13 +51,11 @@ class ImportJob:
 
 
 def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "imports"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "imports")
 
 
 def _save(job: ImportJob) -> None:
-    (_folder() / f"{job.id}.json").write_text(json.dumps(asdict(job)))
+    write_private(_folder() / f"{job.id}.json", json.dumps(asdict(job)))
 
 
 def _rows(job_id: str) -> list[dict]:
@@ -100,7 +99,7 @@ def start(agency_id: int, data: bytes, owner_id: int, letter: str = "") -> Impor
         values = {name.strip().lower(): (value or "").strip() for name, value in row.items() if name is not None}
         # the file's own line number (blank lines count), and whether the row had more values than the header
         writer.writerow({**{column: values.get(column, "") for column in COLUMNS}, LINE: reader.line_num, TOO_MANY: int(None in row)})
-    (_folder() / f"{job.id}.csv").write_text(normalised.getvalue(), encoding="utf-8")
+    write_private(_folder() / f"{job.id}.csv", normalised.getvalue())
     _save(job)
     return job
 
@@ -116,25 +115,56 @@ def load(job_id: str) -> ImportJob | None:
 
 
 def step(job_id: str, agency: Agency, owner_id: int, actor: Actor) -> ImportJob | None:
-    """Register the next chunk of rows (each row on its own savepoint) and commit; None if not this verifier's job."""
+    """Check the next chunk of rows; after the last one register every row in one transaction, or none if any is bad.
+
+    All or nothing, so that a verifier fixes the reported rows and uploads the same file again without
+    creating duplicates or half an agency; None if this is not this verifier's job.
+    """
     job = load(job_id)
     if job is None or job.agency_id != agency.id or job.owner_id != owner_id:
         return None
-    rows = _rows(job_id)[job.done : job.done + CHUNK]
-    for offset, row in enumerate(rows):
-        number = int(row.get(LINE) or job.done + offset + 2)  # the header is row 1
-        if row.get(TOO_MANY) == "1":
-            job.errors.append((number, gettext("Baris ini berisi lebih banyak nilai daripada kolom judul. Beri tanda kutip pada nilai yang memuat koma.")))
-            continue
-        savepoint = db.session.begin_nested()
-        try:
-            register(agency, validate_registration({**row, "letter": job.letter}, agency), actor)
-            savepoint.commit()
-            job.registered += 1
-        except InputError as exc:
-            savepoint.rollback()
-            job.errors.append((number, str(exc)))
-    db.session.commit()
-    job.done += len(rows)
+    if job.finished:
+        return job
+    rows = _rows(job_id)
+    seen: dict[tuple[str, str], str] = {}  # ("email" or "nik", value) -> the file line that has it first
+    for index, row in enumerate(rows[: job.done + CHUNK]):
+        if index >= job.done:  # the rows before were checked by earlier steps
+            problem = _problem(row, job, agency, seen)
+            if problem:
+                job.errors.append((int(row[LINE]), problem))
+        seen.setdefault(("email", row["email"].lower()), row[LINE])
+        seen.setdefault(("nik", row["nik"]), row[LINE])
+    job.done = min(job.total, job.done + CHUNK)
+    if job.finished and not job.errors:
+        _register_all(rows, job, agency, actor)
     _save(job)
     return job
+
+
+def _problem(row: dict, job: ImportJob, agency: Agency, seen: dict[tuple[str, str], str]) -> str | None:
+    """Return what is wrong with ``row``, checked against the database and the ``seen`` values of the rows before it."""
+    if row.get(TOO_MANY) == "1":
+        return gettext("Baris ini berisi lebih banyak nilai daripada kolom judul. Beri tanda kutip pada nilai yang memuat koma.")
+    try:
+        registration = validate_registration({**row, "letter": job.letter}, agency)
+        check_unique(registration.email, registration.nik)
+    except InputError as exc:
+        return str(exc)
+    if ("email", registration.email) in seen:
+        return gettext("E-mail ini sudah ada di baris %(row)d.", row=int(seen["email", registration.email]))
+    if ("nik", registration.nik) in seen:
+        return gettext("NIK ini sudah ada di baris %(row)d.", row=int(seen["nik", registration.nik]))
+    return None
+
+
+def _register_all(rows: list[dict], job: ImportJob, agency: Agency, actor: Actor) -> None:
+    """Register every row and commit; if one fails now (registered meanwhile elsewhere), roll all back and report it."""
+    try:
+        for row in rows:
+            register(agency, validate_registration({**row, "letter": job.letter}, agency), actor)
+    except InputError as exc:
+        db.session.rollback()
+        job.errors.append((int(row[LINE]), str(exc)))
+        return
+    db.session.commit()
+    job.registered = len(rows)

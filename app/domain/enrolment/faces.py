@@ -147,7 +147,8 @@ def decode(data: bytes) -> np.ndarray:
     if size is None:
         raise NotAnImage()
     if size[0] * size[1] > MAX_PIXELS:
-        raise ImageTooLarge()
+        raise ImageTooLarge(lazy_gettext("Gambar terlalu besar (maksimal %(mp)d megapiksel). Kecilkan ukuran foto lalu unggah ulang.",
+                                         mp=MAX_PIXELS // 1_000_000))
     import cv2
     import numpy as np
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ... import lifecycle
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...lifecycle import AccountStatus, CertificateStatus
 from ...models import Account, Agency, Certificate, CertificateKind, Employment, Role, SubscriberProfile
 from ...models.types import utcnow
@@ -75,7 +76,7 @@ def _invalid(field: str):
     return wrap
 
 
-def _unique(email: str, nik: str) -> None:
+def check_unique(email: str, nik: str) -> None:
     if db.session.execute(select(Account.id).where(Account.email == email)).first():
         raise InputError(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
     if db.session.execute(select(SubscriberProfile.account_id).where(SubscriberProfile.nik == nik)).first():
@@ -106,12 +107,13 @@ def _send_activation(account: Account) -> None:
     link = public_url("enrolment.activate", token=raw)
     agency = account.agency.name if account.agency else None
     notifications.email_message(account.email, "activation", {"name": account.name, "agency": agency},
-                                links={"activation": link}, account_id=account.id)
+                                links={"activation": link}, account_id=account.id,
+                                links_expire_at=utcnow() + ACTIVATION_TTL)
 
 
 def register(agency: Agency, registration: Registration, actor: Actor) -> Account:
     """Create a subscriber account in ``REGISTERED`` and queue the activation e-mail."""
-    _unique(registration.email, registration.nik)
+    check_unique(registration.email, registration.nik)
     account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=registration.email, name=registration.name)
     account.agency = agency
     db.session.add(account)
@@ -147,7 +149,7 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
     if person is None:
         raise InputError(gettext("NIK tidak ditemukan di data kependudukan. Periksa kembali NIK Anda."), "nik")
     registration = Registration(name=person.name, nik=nik.strip(), nip="", email=agency_email, phone="")
-    _unique(registration.email, registration.nik)
+    check_unique(registration.email, registration.nik)
     account = Account(role=Role.SUBSCRIBER, agency_id=agency.id, email=agency_email, name=person.name)
     account.agency = agency
     db.session.add(account)
@@ -273,9 +275,7 @@ def save_service(account: Account, employment: str, nip: str = "", unit: str = "
 
 def selfie_folder() -> Path:
     """Return the folder under the instance where selfies are kept (never under static/)."""
-    folder = Path(current_app.instance_path) / "selfies"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "selfies")
 
 
 def save_selfie(account: Account, image: bytes) -> faces.FaceCheck:
@@ -284,7 +284,7 @@ def save_selfie(account: Account, image: bytes) -> faces.FaceCheck:
     reference = registries.registry().photo(profile.nik)
     result = faces.compare(image, reference, current_app.config["FACE_MATCH_THRESHOLD"])
     name = f"{account.id}-{secrets.token_hex(8)}.jpg"
-    (selfie_folder() / name).write_bytes(image)
+    write_private(selfie_folder() / name, image)
     old = profile.selfie_path
     profile.selfie_path, profile.selfie_score = name, result.score
     if old:
@@ -362,10 +362,10 @@ def send_set_passphrase(account: Account, actor: Actor) -> None:
         raise InputError(gettext("Tidak ada permintaan sertifikat yang menunggu passphrase untuk akun ini."))
     raw = tokens.issue(account.id, SET_PASSPHRASE, SET_PASSPHRASE_TTL)
     link = public_url("enrolment.issue_start", token=raw)
-    context, links = {"name": account.name}, {"set_passphrase": link}
-    notifications.email_message(account.email, "set_passphrase", context, links, account.id)
+    context, links, expiry = {"name": account.name}, {"set_passphrase": link}, utcnow() + SET_PASSPHRASE_TTL
+    notifications.email_message(account.email, "set_passphrase", context, links, account.id, expiry)
     if account.profile and account.profile.phone_verified_at:
-        notifications.whatsapp_message(account.profile.phone, "set_passphrase", context, links, account.id)
+        notifications.whatsapp_message(account.profile.phone, "set_passphrase", context, links, account.id, expiry)
     record(actor, "certificate.set_passphrase_link_sent", "account", account.id)
 
 

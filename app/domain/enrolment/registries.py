@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...models import AsnRecord, PopulationRecord
 from ..errors import Unavailable
 from . import identity
@@ -289,9 +290,9 @@ def store_photo(instance: Path, nik: str, data: bytes) -> str:
         data = encoded.tobytes()
     relative = PHOTO_FOLDER / f"{nik}.jpg"
     target = Path(instance) / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(target.parent)
     temporary = target.with_suffix(".part")
-    temporary.write_bytes(data)
+    write_private(temporary, data)
     os.replace(temporary, target)
     return relative.as_posix()
 

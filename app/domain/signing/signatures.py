@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext, ngettext
-from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import Engine, create_engine, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.pool import NullPool
 
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...lifecycle import AccountStatus, CertificateStatus
 from ...models import Account, Certificate, SignedDocument
 from ...models.signing import public_id
@@ -18,8 +28,9 @@ from ...models.types import utcnow
 from ...platform.audit import Actor, record
 from ...urls import public_url
 from .. import keys
-from ..errors import Conflict
+from ..errors import Conflict, DomainError
 from ..key_errors import (
+    DocumentOverLimit,
     DocumentPasswordWrong,
     DocumentUnusable,
     EncryptedDocument,
@@ -30,6 +41,9 @@ from ..key_errors import (
 )
 
 Box = tuple[float, float, float, float]
+COUNTING_ENGINE = "paraf.passphrase_counting"
+"""Where the app keeps the engine that counts passphrase tries (``app.extensions``)."""
+log = logging.getLogger(__name__)
 
 
 class SigningRefused(Conflict):
@@ -53,16 +67,26 @@ class SigningLocked(SigningRefused):
     keep_changes = True  # the try that locks must reach the database
 
 
+class SigningBusy(SigningRefused):
+    """The database was too busy to count the try; nothing was checked."""
+
+    status = 503
+
+
 class DocumentRefused(SigningRefused):
-    """A file cannot be signed (not a PDF, damaged, encrypted, empty, too large)."""
+    """A file cannot be signed (not a PDF, damaged, encrypted, empty, too large, over a bound on PDFs)."""
 
     status = 422
 
-    def __init__(self, message: str, filename: str, reason: str = "damaged"):
-        super().__init__(message)
+    def __init__(self, message: str, filename: str, reason: str = "damaged", status: int | None = None,
+                 limit: int | None = None):
+        super().__init__(message, status=status)
         self.filename = filename
         self.reason = reason
-        """``empty``, ``too_large``, ``not_pdf``, ``encrypted`` or ``damaged``."""
+        """``empty``, ``too_large``, ``not_pdf``, ``encrypted``, ``wrong_password``, ``damaged``, or a bound it is
+        over (status 413): ``pages``, ``signatures``, ``decoded_mb``, ``page_size`` or ``check``."""
+        self.limit = limit
+        """The bound it is over (pages, signatures, MB, points or seconds), for a refusal by a bound."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +131,7 @@ def signing_certificate(account: Account) -> Certificate:
     if account.status == AccountStatus.SUSPENDED:
         raise SigningRefused(gettext("Akun Anda ditangguhkan (SUSPENDED); penandatanganan tidak diizinkan. Hubungi verifikator instansi."))
     if account.signing_locked_at is not None:
-        raise SigningLocked(gettext("Penandatanganan dikunci karena passphrase salah %(n)d kali berturut-turut. Lakukan reset passphrase.", n=max_wrong()))
+        raise _locked()
     certificate = (
         db.session.query(Certificate)
         .filter_by(account_id=account.id, status=CertificateStatus.ISSUE)
@@ -121,11 +145,8 @@ def signing_certificate(account: Account) -> Certificate:
     return certificate
 
 
-def check_document(upload: Upload, password: str | None = None) -> PdfFileReader:
-    """Refuse an empty, oversized, damaged, encrypted (unless ``password`` opens it) or non-PDF file, naming it.
-
-    Return the parsed document, for a caller that reads it next (validation), so the file is parsed once.
-    """
+def check_size(upload: Upload) -> None:
+    """Refuse an empty or oversized file, naming it."""
     limit = int(current_app.config.get("MAX_PDF_BYTES", 20 * 1024 * 1024))
     if not upload.data:
         raise DocumentRefused(gettext("Berkas %(name)s kosong (0 byte).", name=upload.filename), upload.filename, "empty")
@@ -135,13 +156,25 @@ def check_document(upload: Upload, password: str | None = None) -> PdfFileReader
             upload.filename,
             "too_large",
         )
+
+
+def check_document(upload: Upload, password: str | None = None) -> None:
+    """Refuse an empty, oversized, damaged, encrypted (unless ``password`` opens it), non-PDF or over-bound file, naming it.
+
+    The file is opened in a sandbox (:func:`app.domain.keys.check_pdf`), so a hostile one costs a child process.
+    """
+    check_size(upload)
     try:
-        return keys.read_pdf(upload.data, password=password)
+        keys.check_pdf(upload.data, password=password)
     except DocumentUnusable as exc:
-        raise _refused(upload.filename, exc) from exc
+        raise refused(upload.filename, exc) from exc
 
 
-def _refused(filename: str, exc: DocumentUnusable) -> DocumentRefused:
+def refused(filename: str, exc: DocumentUnusable) -> DocumentRefused:
+    """Return the refusal naming ``filename`` for why the signing core could not use it."""
+    if isinstance(exc, DocumentOverLimit):
+        return DocumentRefused(gettext("Berkas %(name)s ditolak: %(why)s", name=filename, why=exc.message), filename,
+                               exc.limit, status=exc.status, limit=exc.value)
     if isinstance(exc, DocumentPasswordWrong):
         return DocumentRefused(gettext("Kata sandi tidak membuka berkas %(name)s.", name=filename), filename, "wrong_password")
     if isinstance(exc, EncryptedDocument):
@@ -166,22 +199,85 @@ def display_name(account: Account) -> str:
 
 def documents_folder() -> Path:
     """Return the folder under the instance where signed documents are kept."""
-    folder = Path(current_app.instance_path) / "documents"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "documents")
 
 
-def count_wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
-    """Count a wrong passphrase given outside signing (a passphrase change) toward the same lock; return the error."""
-    return _wrong_passphrase(account, actor)
+def _request_connection():
+    """Return the request's connection when it already writes to SQLite, else None (the count gets its own).
+
+    SQLite has one writer at a time: a request that already holds the write lock (an OTP used, a form stored)
+    would wait for itself on a second connection; its count is then committed with its refusal.
+    """
+    raw = db.session.connection().connection.driver_connection
+    return db.session.connection() if isinstance(raw, sqlite3.Connection) and raw.in_transaction else None
 
 
-def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
-    account.wrong_passphrases += 1
-    remaining = max(0, max_wrong() - account.wrong_passphrases)
+def _counting_engine() -> Engine:
+    """Return an engine without a pool: each request holds a pooled connection already, and many requests
+    at once each waiting for a second one would starve the pool."""
+    engine = current_app.extensions.get(COUNTING_ENGINE)
+    if engine is None:
+        engine = current_app.extensions[COUNTING_ENGINE] = create_engine(db.engine.url, poolclass=NullPool)
+    return engine
+
+
+def _update_count(account: Account, *where, **values) -> int | None:
+    """Update the account's count and lock in one statement, committed at once; return the count, None if no match."""
+    statement = (update(Account).where(Account.id == account.id, *where).values(**values)
+                 .returning(Account.wrong_passphrases, Account.signing_locked_at))
+    try:
+        connection = _request_connection()
+        if connection is None:
+            with _counting_engine().begin() as own:
+                row = own.execute(statement).first()
+        else:
+            row = connection.execute(statement).first()
+    except OperationalError as exc:  # the database stayed locked: a clean refusal, never a bare 500
+        raise SigningBusy(gettext("Server sedang sibuk. Coba lagi sebentar lagi.")) from exc
+    if row is None:
+        return None
+    set_committed_value(account, "wrong_passphrases", row.wrong_passphrases)
+    set_committed_value(account, "signing_locked_at", row.signing_locked_at)
+    return row.wrong_passphrases
+
+
+def _locked() -> SigningLocked:
+    return SigningLocked(gettext("Penandatanganan dikunci karena passphrase salah %(n)d kali berturut-turut. Lakukan reset passphrase.", n=max_wrong()))
+
+
+@contextmanager
+def passphrase_try(account: Account, actor: Actor) -> Iterator[None]:
+    """Count a passphrase try before the block checks it: a wrong one stays counted, a right one clears the count.
+
+    Every path that takes a passphrase goes through here. The try is counted by one guarded UPDATE
+    committed at once, and only while the count before it is below the limit, so parallel tries check
+    at most the limit's number of guesses and count each one; the key check then holds no write lock.
+
+    :raises SigningLocked: no try is left, or this wrong one was the last.
+    :raises PassphraseWrong: the block raised ``PassphraseDoesNotOpen``, with tries left.
+    :raises SigningBusy: the database was too busy to count the try (the block did not run).
+    """
+    count = _update_count(account, Account.signing_locked_at.is_(None), Account.wrong_passphrases < max_wrong(),
+                          wrong_passphrases=Account.wrong_passphrases + 1)
+    if count is None:
+        raise _locked()
+    try:
+        yield
+    except PassphraseDoesNotOpen:
+        raise _wrong_passphrase(account, actor, count) from None
+    except BaseException:  # the guess was not judged (HSM down, a damaged file): the try is given back
+        _update_count(account, Account.wrong_passphrases > 0, wrong_passphrases=Account.wrong_passphrases - 1)
+        raise
+    _update_count(account, wrong_passphrases=0)
+
+
+def _wrong_passphrase(account: Account, actor: Actor, count: int) -> PassphraseWrong:
+    """Lock signing when this wrong try (the ``count``-th in a row) was the last one; record it, return the refusal."""
+    remaining = max(0, max_wrong() - count)
+    if remaining == 0:
+        _update_count(account, Account.signing_locked_at.is_(None), signing_locked_at=utcnow())
     record(actor, "signing.wrong_passphrase", "account", account.id, details={"remaining": remaining})
     if remaining == 0:
-        account.signing_locked_at = utcnow()
         record(actor, "signing.locked", "account", account.id)
         return SigningLocked(gettext("Passphrase salah %(n)d kali berturut-turut; penandatanganan dikunci. Lakukan reset passphrase.", n=max_wrong()))
     return PassphraseWrong(
@@ -192,18 +288,37 @@ def _wrong_passphrase(account: Account, actor: Actor) -> PassphraseWrong:
 
 
 def check_passphrase(account: Account, certificate: Certificate, passphrase: str, actor: Actor) -> None:
-    """Check that the passphrase opens the key, counting a wrong one toward the lock (the caller commits either way).
+    """Check that the passphrase opens the key, as a counted try (the caller commits either way).
 
     :raises PassphraseWrong: wrong, with tries left.
-    :raises SigningLocked: wrong, and that was the last try.
+    :raises SigningLocked: no try left, or wrong and that was the last try.
     """
-    try:
+    with passphrase_try(account, actor):
         keys.check_passphrase(certificate, passphrase)
-    except PassphraseDoesNotOpen:
-        raise _wrong_passphrase(account, actor) from None
-    account.wrong_passphrases = 0
 
 
+def _logs_failure(function):
+    """Log a refused signing at WARNING: who, through what, how many files, and why (classes only, no secret or file)."""
+    parameters = inspect.signature(function)
+
+    @functools.wraps(function)
+    def logged(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DomainError as exc:
+            call = parameters.bind(*args, **kwargs)
+            call.apply_defaults()
+            given = call.arguments
+            log.warning("signing failed: account %s (%s) via %s%s, %d document(s): %s",
+                        given["account"].id, given["actor"].name, given["via"],
+                        f", workflow {given['workflow_id']}" if given["workflow_id"] else "", len(given["uploads"]),
+                        keys.failure_reason(exc))
+            raise
+
+    return logged
+
+
+@_logs_failure
 def sign_documents(
     account: Account,
     passphrase: str,
@@ -228,7 +343,7 @@ def sign_documents(
     position = details.acting_as or (account.profile.position if account.profile else "")
     results = []
     try:
-        with keys.unlocked(certificate, passphrase) as sign:
+        with passphrase_try(account, actor), keys.unlocked(certificate, passphrase) as sign:
             for upload in uploads:
                 where, info = upload.placement or placement, upload.details or details
                 record_id = public_id()
@@ -243,16 +358,13 @@ def sign_documents(
                 try:
                     signed = sign(upload.data, **options)
                 except DocumentUnusable as exc:
-                    raise _refused(upload.filename, exc) from exc
+                    raise refused(upload.filename, exc) from exc
                 results.append((upload, where, info, record_id, signed))
-    except PassphraseDoesNotOpen:
-        raise _wrong_passphrase(account, actor) from None
     except (KeyServiceUnavailable, StampUnusable) as exc:  # an unusable document was refused per file above
         raise SigningRefused(gettext("Penandatanganan gagal di server. Coba lagi; bila berulang, hubungi admin.")) from exc
-    account.wrong_passphrases = 0
     records = []
     for upload, where, info, record_id, signed in results:
-        (documents_folder() / f"{record_id}.pdf").write_bytes(signed)
+        write_private(documents_folder() / f"{record_id}.pdf", signed)
         document = SignedDocument(
             public_id=record_id,
             account_id=account.id,

@@ -2,20 +2,18 @@
 
 A batch belongs to one account (and the view binds it to the browser session
 too); it is deleted once signed, and batches older than
-``SIGNING_UPLOAD_TTL_MINUTES`` are swept away. Page thumbnails are rendered
-with PDFium (pypdfium2) on first request and cached in the batch folder.
-PDFium is not thread-safe, so every call into it holds one lock.
+``SIGNING_UPLOAD_TTL_MINUTES`` are swept away. Page geometry is read and page
+thumbnails are rendered with PDFium in a sandbox child (:mod:`app.domain.keys`),
+the thumbnails on first request, then cached in the batch folder.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import secrets
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +21,14 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext
 
-from .signatures import DocumentRefused, Upload
+from ...instance_setup import private_folder, write_private
+from .. import keys
+from ..key_errors import DocumentUnusable
+from .signatures import DocumentRefused, Upload, refused
 
 THUMBNAIL_WIDTH = 360  # pixels: sharp enough on a 390-px phone, small enough for many pages
 STAMP_WIDTH, STAMP_HEIGHT = 240.0, 90.0  # points
 _ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_PDFIUM = threading.Lock()
-PDFIUM_LOCK = _PDFIUM  # shared with the other modules that open PDFs with PDFium
 
 
 @dataclass(frozen=True)
@@ -110,9 +109,7 @@ class Batch:
 
 def uploads_folder() -> Path:
     """Return ``instance/uploads``."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return private_folder(Path(current_app.instance_path) / "uploads")
 
 
 def ttl_seconds() -> int:
@@ -121,27 +118,11 @@ def ttl_seconds() -> int:
 
 
 def _geometry(data: bytes, filename: str) -> tuple[PageGeometry, ...]:
-    """Read each page's crop box and rotation with PDFium; a file PDFium cannot open is refused as damaged."""
-    import pypdfium2 as pdfium
-
+    """Read each page's crop box and rotation with PDFium; a file PDFium cannot read (or over a bound) is refused."""
     try:
-        with _PDFIUM:
-            document = pdfium.PdfDocument(data)
-            try:
-                pages = []
-                for number in range(len(document)):
-                    page = document[number]
-                    try:
-                        pages.append(PageGeometry(tuple(float(v) for v in page.get_cropbox()), page.get_rotation() % 360))
-                    finally:
-                        page.close()
-            finally:
-                document.close()
-    except pdfium.PdfiumError as exc:
-        raise DocumentRefused(
-            gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=filename),
-            filename,
-        ) from exc
+        pages = [PageGeometry(crop, rotation) for crop, rotation in keys.page_geometry(data)]
+    except DocumentUnusable as exc:
+        raise refused(filename, exc) from exc
     if not pages:
         raise DocumentRefused(gettext("Berkas %(name)s tidak memiliki halaman.", name=filename), filename)
     return tuple(pages)
@@ -162,7 +143,7 @@ def create(owner_id: int, files: list[Upload]) -> Batch:
     folder = batch.folder
     folder.mkdir(mode=0o700)
     for item, (upload, _pages) in zip(batch.files, measured):
-        (folder / f"{item.index}.pdf").write_bytes(upload.data)
+        write_private(folder / f"{item.index}.pdf", upload.data)
     manifest = {
         "owner_id": owner_id,
         "created": batch.created,
@@ -172,7 +153,7 @@ def create(owner_id: int, files: list[Upload]) -> Batch:
             for f in batch.files
         ],
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    write_private(folder / "manifest.json", json.dumps(manifest))
     return batch
 
 
@@ -219,27 +200,15 @@ def sweep() -> int:
 
 
 def thumbnail(batch: Batch, index: int, page: int) -> bytes | None:
-    """Return a PNG of a page of a batch file (rendered once, then cached), or None if there is no such page."""
+    """Return a PNG of a page of a batch file (rendered once, then cached), or None if there is no such page.
+
+    :raises DocumentUnusable: the page cannot be rendered within the sandbox's bounds.
+    """
     if not 0 <= index < len(batch.files) or not 0 <= page < len(batch.files[index].pages):
         return None
     cached = batch.folder / f"{index}-{page}.png"
     if cached.is_file():
         return cached.read_bytes()
-    width, _height = batch.files[index].pages[page].display_size
-    import pypdfium2 as pdfium
-
-    with _PDFIUM:
-        document = pdfium.PdfDocument(batch.folder / f"{index}.pdf")
-        try:
-            rendered = document[page]
-            try:
-                image = rendered.render(scale=THUMBNAIL_WIDTH / max(width, 1.0), may_draw_forms=True).to_pil()
-            finally:
-                rendered.close()
-        finally:
-            document.close()
-    out = io.BytesIO()
-    image.convert("RGB").save(out, format="PNG", optimize=True)
-    data = out.getvalue()
-    cached.write_bytes(data)
+    data = keys.thumbnail(batch.folder / f"{index}.pdf", page, THUMBNAIL_WIDTH)
+    write_private(cached, data)
     return data

@@ -16,9 +16,9 @@ from ...lifecycle import CertificateStatus
 from ...models import Certificate, SignedDocument, Workflow, WorkflowSigner
 from ...models.types import utcnow
 from .. import keys
-from ..key_errors import DocumentUnusable
+from ..key_errors import DamagedSignatures, DocumentUnusable
 from ..keys import SignatureReport
-from .signatures import DocumentRefused, Upload, check_document
+from .signatures import DocumentRefused, Upload, check_size, refused
 
 _EOF = re.compile(rb"%%EOF(\r\n|\r|\n)?")
 
@@ -98,17 +98,20 @@ def revision_hashes(data: bytes) -> set[str]:
 
 
 def check_pdf(filename: str, data: bytes, password: str | None = None) -> DocumentCheck:
-    """Validate every signature of an uploaded PDF offline (``password`` opens an encrypted one).
+    """Validate every signature of an uploaded PDF offline, in a sandbox (``password`` opens an encrypted one).
 
-    :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted or damaged (the message names it).
+    :raises DocumentRefused: the file is empty, too large, not a PDF, encrypted, damaged or over a bound (the
+        message names it).
     """
-    reader = check_document(Upload(filename, data), password)
+    check_size(Upload(filename, data))
     try:
-        reports = keys.validate(data, current_crls(), password=password, reader=reader)
-    except DocumentUnusable as exc:
+        reports = keys.validate(data, current_crls(), password=password)
+    except DamagedSignatures as exc:
         raise DocumentRefused(
             gettext("Berkas %(name)s rusak atau tanda tangan di dalamnya tidak dapat dibaca.", name=filename), filename
         ) from exc
+    except DocumentUnusable as exc:
+        raise refused(filename, exc) from exc
     records = db.session.execute(
         select(SignedDocument, Certificate.serial)
         .join(Certificate, Certificate.id == SignedDocument.certificate_id)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 
 from ... import lifecycle
 from ...extensions import db
+from ...instance_setup import private_folder, write_private
 from ...lifecycle import CertificateStatus
 from ...models import Account, Certificate, Role, SubscriberProfile, Workflow, WorkflowSigner, WorkflowStatus
 from ...models.signing import public_id
@@ -153,6 +154,17 @@ def eligible_signer(agency_id: int, account_id: int) -> Account | None:
     ).scalar_one_or_none()
 
 
+def agency_account(agency_id: int, account_id: int) -> Account | None:
+    """Return account ``account_id`` if it belongs to ``agency_id``, else None.
+
+    The product rule: a workflow owner looks up, names and sees only accounts of their own agency; another
+    agency's account is to them as if it did not exist (its name is never shown, not even in a refusal).
+    """
+    return db.session.execute(
+        select(Account).where(Account.id == account_id, Account.agency_id == agency_id)
+    ).scalar_one_or_none()
+
+
 def _check_signer(owner: Account, number: int, account: Account) -> None:
     name = signatures.display_name(account)
     if account.role != Role.SUBSCRIBER or account.agency_id != owner.agency_id:
@@ -174,9 +186,7 @@ def _check_signer(owner: Account, number: int, account: Account) -> None:
 
 def folder() -> Path:
     """Return the folder under the instance where workflow PDFs are kept."""
-    path = Path(current_app.instance_path) / "workflows"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_folder(Path(current_app.instance_path) / "workflows")
 
 
 def current_file(workflow: Workflow) -> Path:
@@ -198,7 +208,7 @@ def download_name(workflow: Workflow) -> str:
 
 def _write(path: Path, data: bytes) -> None:
     temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(data)
+    write_private(temporary, data)
     os.replace(temporary, path)
 
 
@@ -352,8 +362,8 @@ def create(owner: Account, title: str, upload: Upload, signers: list[SignerSpec 
 
     try:
         pages = keys.page_boxes(upload.data)
-    except DocumentUnusable:
-        raise WorkflowError(gettext("Berkas %(name)s rusak dan tidak dapat dibaca. Simpan ulang sebagai PDF lalu unggah lagi.", name=upload.filename), "file") from None
+    except DocumentUnusable as exc:  # read in a sandbox: damaged, or over a bound (a page larger than PDF allows)
+        raise WorkflowError(str(signatures.refused(upload.filename, exc)), "file") from None
     placed: list[tuple[int, Box]] = []
     for number, spec in enumerate(specs, start=1):
         page = len(pages) if spec.page is None else int(spec.page)
