@@ -185,7 +185,7 @@ def legacy_app(app, tmp_path):
     """Return an app whose database had three plain SHA-256 events when it was upgraded to the keyed chain."""
     fresh = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'legacy.db'}"})
     with fresh.app_context():
-        upgrade(revision="0009")
+        upgrade(revision="0008")  # the last revision before the keyed chain
         prev_hash = GENESIS
         for seq in (1, 2, 3):
             event = legacy_event(seq, prev_hash)
