@@ -57,6 +57,8 @@ class Account(UserMixin, db.Model):
     password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     wrong_passphrases: Mapped[int] = mapped_column(Integer, default=0)  # in a row; reset by a good one
     signing_locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # lifted only by a passphrase reset
+    passphrase_tries_pending: Mapped[int] = mapped_column(Integer, default=0)  # being checked now, not yet judged
+    passphrase_pending_since: Mapped[datetime | None] = mapped_column(UtcDateTime())  # when the last try started
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     agency: Mapped[Agency | None] = relationship()

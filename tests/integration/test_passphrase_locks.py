@@ -118,6 +118,8 @@ def _nik(app, person: Subscriber) -> str:
 def _esign_api(app) -> Path:
     person = create_subscriber(app)
     _name, headers = make_client(app, [person.agency_id])
+    with app.app_context():
+        nik = db.session.get(SubscriberProfile, person.id).nik
     nik, client = _nik(app, person), app.test_client()
     return Path(person, lambda passphrase: client.post("/api/v2/sign/pdf", headers=headers, json={
         "nik": nik, "passphrase": passphrase, "file": [b64(make_pdf())]}).status_code)
@@ -218,3 +220,33 @@ def test_parallel_wrong_passphrases_check_only_the_guesses_they_count(app, monke
     assert all(400 <= status < 500 for status in statuses), statuses
     assert statuses.count(422) == 4, statuses  # four wrong with tries left; the fifth locks, the rest find it locked (409)
     assert len(checked) == 5 and _lock_state(app, person.id) == (5, True)
+
+
+def test_parallel_right_passphrases_all_sign_and_one_wrong_among_them_does_not_lock(app, monkeypatch):
+    """12 right passphrases and one wrong at once through the eSign API: 12 signed, one wrong counted, no lock."""
+    person = create_subscriber(app)
+    _name, headers = make_client(app, [person.agency_id])
+    with app.app_context():
+        nik = db.session.get(SubscriberProfile, person.id).nik
+    document = b64(make_pdf())
+    unlocked = keys.unlocked
+
+    def slow_unlock(certificate, passphrase):  # every check overlaps the others
+        threading.Event().wait(0.2)
+        return unlocked(certificate, passphrase)
+
+    monkeypatch.setattr(keys, "unlocked", slow_unlock)
+    start = threading.Barrier(13)
+
+    def attempt(passphrase: str) -> int:
+        client = app.test_client()
+        start.wait()
+        return client.post("/api/v2/sign/pdf", headers=headers,
+                           json={"nik": nik, "passphrase": passphrase, "file": [document]}).status_code
+
+    with ThreadPoolExecutor(13) as pool:
+        statuses = list(pool.map(attempt, [person.passphrase] * 12 + ["salah-sekali"]))
+
+    assert statuses[:12] == [200] * 12 and statuses[12] == 403, statuses  # wrong, with tries left (locked: 423)
+    wrong, locked = _lock_state(app, person.id)
+    assert wrong <= 1 and not locked

@@ -255,7 +255,7 @@ def reset_passphrase(account: Account, raw_token: str, passphrase: str, confirma
     except KeyServiceUnavailable as exc:  # nothing half-done: the old certificate stays ISSUE and the link stays usable
         raise Conflict(gettext("Penerbitan sertifikat baru gagal di server; sertifikat lama tetap berlaku. Coba lagi.")) from exc
     new.agreement_version = AGREEMENT_VERSION
-    account.wrong_passphrases, account.signing_locked_at = 0, None
+    account.wrong_passphrases, account.signing_locked_at, account.passphrase_tries_pending = 0, None, 0
     record(actor, "certificate.passphrase_reset", "account", account.id, details={"old": old.serial, "new": new.serial})
     _email(account, "passphrase_reset_done", new=new.serial, old=old.serial)
     return new

@@ -7,14 +7,16 @@ import hashlib
 import inspect
 import logging
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext, ngettext
-from sqlalchemy import Engine, create_engine, update
+from sqlalchemy import Engine, case, create_engine, func, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
@@ -42,6 +44,11 @@ from ..key_errors import (
 
 Box = tuple[float, float, float, float]
 COUNTING_ENGINE = "paraf.passphrase_counting"
+PENDING_WAIT_SECONDS = 10.0
+"""How long a try waits for the account's other tries being checked before it is refused as locked."""
+PENDING_POLL_SECONDS = 0.05
+PENDING_TRY_SECONDS = 120
+"""A try still pending this long after the account's last try started belonged to a process that died."""
 """Where the app keeps the engine that counts passphrase tries (``app.extensions``)."""
 log = logging.getLogger(__name__)
 
@@ -245,30 +252,57 @@ def _locked() -> SigningLocked:
     return SigningLocked(gettext("Penandatanganan dikunci karena passphrase salah %(n)d kali berturut-turut. Lakukan reset passphrase.", n=max_wrong()))
 
 
+def _start_try(account: Account) -> None:
+    """Count a try as pending while fewer than the limit, wrong ones and pending ones together, exist; wait otherwise.
+
+    Pending tries of a process that died are forgotten after :data:`PENDING_TRY_SECONDS` without a new try.
+    :raises SigningLocked: signing is locked, or tries stayed pending for :data:`PENDING_WAIT_SECONDS`.
+    """
+    deadline = time.monotonic() + PENDING_WAIT_SECONDS
+    while True:
+        now = utcnow()
+        stale = Account.passphrase_pending_since < now - timedelta(seconds=PENDING_TRY_SECONDS)
+        pending = case((stale, 0), else_=Account.passphrase_tries_pending)
+        started = _update_count(account, Account.signing_locked_at.is_(None),
+                                Account.wrong_passphrases + func.coalesce(pending, 0) < max_wrong(),
+                                passphrase_tries_pending=func.coalesce(pending, 0) + 1, passphrase_pending_since=now)
+        if started is not None:
+            return
+        if account.signing_locked_at is not None or time.monotonic() >= deadline:
+            raise _locked()
+        time.sleep(PENDING_POLL_SECONDS)  # other tries of this account are being checked: their outcome decides
+
+
+def _end_try(account: Account, **values) -> int | None:
+    """Settle a pending try with ``values``; return the wrong count after it."""
+    pending = Account.passphrase_tries_pending
+    return _update_count(account, passphrase_tries_pending=case((pending > 0, pending - 1), else_=0), **values)
+
+
 @contextmanager
 def passphrase_try(account: Account, actor: Actor) -> Iterator[None]:
-    """Count a passphrase try before the block checks it: a wrong one stays counted, a right one clears the count.
+    """Check a passphrase as a counted try: a wrong one stays counted, a right one clears the count.
 
-    Every path that takes a passphrase goes through here. The try is counted by one guarded UPDATE
-    committed at once, and only while the count before it is below the limit, so parallel tries check
-    at most the limit's number of guesses and count each one; the key check then holds no write lock.
+    Every path that takes a passphrase goes through here. A try starts only while the wrong tries in a row
+    and the tries still being checked together stay below the limit (one guarded UPDATE, committed at
+    once), so parallel tries never check more guesses than the limit allows and each checked guess is
+    counted; right passphrases in parallel only wait for each other's outcome. The key check holds no
+    write lock.
 
     :raises SigningLocked: no try is left, or this wrong one was the last.
     :raises PassphraseWrong: the block raised ``PassphraseDoesNotOpen``, with tries left.
     :raises SigningBusy: the database was too busy to count the try (the block did not run).
     """
-    count = _update_count(account, Account.signing_locked_at.is_(None), Account.wrong_passphrases < max_wrong(),
-                          wrong_passphrases=Account.wrong_passphrases + 1)
-    if count is None:
-        raise _locked()
+    _start_try(account)
     try:
         yield
     except PassphraseDoesNotOpen:
-        raise _wrong_passphrase(account, actor, count) from None
+        count = _end_try(account, wrong_passphrases=Account.wrong_passphrases + 1)
+        raise _wrong_passphrase(account, actor, count or max_wrong()) from None
     except BaseException:  # the guess was not judged (HSM down, a damaged file): the try is given back
-        _update_count(account, Account.wrong_passphrases > 0, wrong_passphrases=Account.wrong_passphrases - 1)
+        _end_try(account)
         raise
-    _update_count(account, wrong_passphrases=0)
+    _end_try(account, wrong_passphrases=0)
 
 
 def _wrong_passphrase(account: Account, actor: Actor, count: int) -> PassphraseWrong:
