@@ -6,7 +6,7 @@ already parsed, for answers such as the eSign API's verification.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 from asn1crypto import cms, x509
 from pyhanko.sign.validation import EmbeddedPdfSignature
@@ -27,6 +27,17 @@ class SignatureInfo:
     chain: tuple[x509.Certificate, ...]
     """The signer's certificate first, then its issuers as far as the signature embeds them."""
     tsa_name: str | None
+
+    def __reduce__(self):
+        """Pickle the chain as DER: an unpickled asn1crypto object skips the set-up its class needs to be read."""
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        return _from_pickle, (values | {"chain": tuple(cert.dump() for cert in self.chain)},)
+
+
+def _from_pickle(values: dict) -> SignatureInfo:
+    """Rebuild a :class:`SignatureInfo` pickled by its ``__reduce__``."""
+    info = SignatureInfo(**values)
+    return replace(info, chain=tuple(x509.Certificate.load(der) for der in info.chain))
 
 
 def _text(sig_object, key: str) -> str | None:

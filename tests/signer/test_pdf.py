@@ -387,3 +387,21 @@ def test_concurrent_signing_from_four_threads(pdf_pki, signing, pdf):
         [report] = validate(pdf_pki, signed, rev)
         assert report.ok and report.pades_level in ("B-LT", "B-LTA")
         assert report.signing_time.tzinfo is not None and report.signing_time.utcoffset() == timezone.utc.utcoffset(None)
+
+
+def test_signature_info_read_in_a_fresh_process_after_pickling(pdf_pki):
+    """What a sandbox child sends back is readable in a process that never parsed a certificate itself."""
+    import pickle
+    import sys
+
+    from signer.signature_info import SignatureInfo
+
+    root = x509.Certificate.load(pdf_pki.hierarchy.root)
+    assert root.subject.human_friendly  # parsed here, as the child parses it before sending
+    info = SignatureInfo(field_name="Signature1", reason=None, location=None, contact_info=None,
+                         digest_algorithm="sha256", signature_algorithm="sha256_rsa", docmdp_level=None,
+                         chain=(root,), tsa_name=None)
+    reader = "import pickle, sys; print(pickle.load(sys.stdin.buffer).chain[0].subject.human_friendly)"
+    shown = subprocess.run([sys.executable, "-c", reader], input=pickle.dumps(info), capture_output=True, check=False)
+    assert shown.returncode == 0, shown.stderr.decode()
+    assert shown.stdout.decode().strip() == root.subject.human_friendly
