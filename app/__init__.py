@@ -54,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .agency_head import bp as agency_head_bp
     from .api import bp as api_bp
+    from .api.v1 import bp as api_v1_bp
     from .auth import bp as auth_bp
     from .certificates import bp as certificates_bp
     from .csc import bp as csc_bp
@@ -63,13 +64,15 @@ def create_app(config: dict | None = None) -> Flask:
     from .pki import bp as pki_bp
     from .profile import bp as profile_bp
     from .ra import bp as ra_bp
+    from .seals import bp as seals_bp
     from .signing import bp as signing_bp
     from .verifier import bp as verifier_bp
     from .verify import bp as verify_bp
     from .workflows import bp as workflows_bp
 
     for blueprint in (health_bp, pki_bp, auth_bp, enrolment_bp, verifier_bp, signing_bp, verify_bp, workflows_bp,
-                      certificates_bp, profile_bp, agency_head_bp, ra_bp, api_bp, csc_bp, admin_bp, outbox_bp):
+                      certificates_bp, profile_bp, agency_head_bp, ra_bp, api_bp, api_v1_bp, csc_bp, admin_bp, outbox_bp,
+                      seals_bp):
         app.register_blueprint(blueprint)
     return app
 

@@ -22,8 +22,9 @@ def sweep_once() -> after_issuance.SweepResult:
         db.session.rollback()
         log.exception("certificate sweep: pass failed")
         return after_issuance.SweepResult()
-    if result.expired or result.reminded or result.crls:
-        log.info("certificate sweep: expired %d, reminded %d, re-signed %s", result.expired, result.reminded, result.crls)
+    if result.expired or result.reminded or result.crls or result.documents:
+        log.info("certificate sweep: expired %d, reminded %d, re-signed %s, deleted %d kept documents",
+                 result.expired, result.reminded, result.crls, result.documents)
     return result
 
 

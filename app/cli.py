@@ -98,11 +98,12 @@ def pki_revoke(serial: str, reason: str) -> None:
 @click.option("--loop", "forever", is_flag=True, help="Keep sweeping until SIGTERM or SIGINT.")
 @click.option("--interval", default=3600.0, show_default=True, type=click.FloatRange(min=0.05), help="Seconds between sweeps.")
 def certificates_sweep(forever: bool, interval: float) -> None:
-    """Mark expired certificates, send expiry reminders (once each) and re-sign stale CRLs."""
+    """Mark expired certificates, send expiry reminders (once each), re-sign stale CRLs, delete expired v1 documents."""
     if not forever:
         result = after_issuance.sweep()
         db.session.commit()
-        click.echo(f"sweep: expired {result.expired}, reminded {result.reminded}, re-signed CRLs {', '.join(result.crls) or '-'}")
+        click.echo(f"sweep: expired {result.expired}, reminded {result.reminded}, re-signed CRLs {', '.join(result.crls) or '-'}, "
+                   f"deleted {result.documents} kept documents")
         return
     click.echo(f"certificate sweep started (every {interval:g} s); stop with SIGTERM or Ctrl-C")
     sweep_loop(interval)

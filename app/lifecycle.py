@@ -55,6 +55,17 @@ class WorkflowStatus(enum.StrEnum):
     DECLINED = "DECLINED"
 
 
+class SealStatus(enum.StrEnum):
+    """Where an agency's electronic seal stands: proposed or requested, decided by the central RA, issued, revoked."""
+
+    PROPOSED = "PROPOSED"  # by a verifier: the agency head confirms it
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    ISSUE = "ISSUE"
+    REVOKE = "REVOKE"
+
+
 class OutboxStatus(enum.StrEnum):
     """Where an outbox message stands; stored in lower case, as the column always held it."""
 
@@ -110,7 +121,7 @@ def _noun(kind: str) -> str:
 
     return {"account": gettext("akun"), "certificate": gettext("sertifikat"),
             "data_change": gettext("permintaan perubahan data"), "workflow": gettext("alur tanda tangan"),
-            "outbox": gettext("pesan")}[kind]
+            "outbox": gettext("pesan"), "seal": gettext("segel elektronik")}[kind]
 
 
 ACCOUNT_TRANSITIONS: dict[tuple[AccountStatus | None, str], AccountStatus] = {
@@ -172,8 +183,22 @@ OUTBOX_TRANSITIONS: dict[tuple[OutboxStatus | None, str], OutboxStatus] = {
     (OutboxStatus.FAILED, "requeue"): OutboxStatus.PENDING,
 }
 
+# An agency's electronic seal: requested by the agency head (or proposed by a verifier and confirmed by the agency
+# head), approved or rejected by the central RA, issued (key and certificate made), revoked.
+SEAL_TRANSITIONS: dict[tuple[SealStatus | None, str], SealStatus] = {
+    (None, "propose"): SealStatus.PROPOSED,
+    (None, "request"): SealStatus.REQUESTED,
+    (SealStatus.PROPOSED, "confirm"): SealStatus.REQUESTED,
+    (SealStatus.PROPOSED, "reject"): SealStatus.REJECTED,
+    (SealStatus.REQUESTED, "approve"): SealStatus.APPROVED,
+    (SealStatus.REQUESTED, "reject"): SealStatus.REJECTED,
+    (SealStatus.APPROVED, "issue"): SealStatus.ISSUE,
+    (SealStatus.ISSUE, "revoke"): SealStatus.REVOKE,
+}
+
 TABLES = {"account": ACCOUNT_TRANSITIONS, "certificate": CERTIFICATE_TRANSITIONS,
-          "data_change": DATA_CHANGE_TRANSITIONS, "workflow": WORKFLOW_TRANSITIONS, "outbox": OUTBOX_TRANSITIONS}
+          "data_change": DATA_CHANGE_TRANSITIONS, "workflow": WORKFLOW_TRANSITIONS, "outbox": OUTBOX_TRANSITIONS,
+          "seal": SEAL_TRANSITIONS}
 FIELDS = {"data_change": "state"}  # the status column of each kind, when it is not ``status``
 SUBJECTS = {"workflow": "public_id"}  # the column the audit trail names a row by, when it is not ``id``
 # Kinds whose moves write no audit event: an outbox message moves several times per delivery (the trail would

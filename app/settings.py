@@ -170,8 +170,16 @@ def defaults(instance: Path) -> dict:
         "EVIDENCE_MAX_BYTES": 5 * 1024 * 1024,  # one reactivation document (PDF, JPEG or PNG)
         "API_MAX_BODY_BYTES": 50 * 1024 * 1024,  # one request to /api/ or /csc/ (base64 adds a third to the PDFs)
         "API_MAX_FILES": 10,  # PDFs in one /api/v2/sign/pdf call
+        "API_V1_RETENTION_HOURS": 24,  # a PDF signed through /api/sign/pdf is downloadable this long, then deleted
         "CSC_TOKEN_MINUTES": 15,  # lifetime of a CSC access token
         "CSC_SAD_MINUTES": 5,  # lifetime of a CSC signature activation data (SAD)
+        # Agency seals: an activation lasts this long from its custodian's code (never extended by a refresh); each
+        # code (a custodian's, a sealing code) lives this long; a sealing code covers at most this many PDFs; this
+        # many wrong codes in a row lock the seal until a custodian lifts the lock
+        "SEAL_ACTIVATION_HOURS": 8,
+        "SEAL_CODE_MINUTES": 10,
+        "SEAL_MAX_DOCUMENTS_PER_CODE": 10,
+        "SEAL_MAX_WRONG_CODES": 5,
     }
 
 

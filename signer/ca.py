@@ -345,8 +345,9 @@ def issue_subscriber(
     subject: dict[str, str],
     email: str | None = None,
     now: datetime | None = None,
+    policy_oid: str | None = None,
 ) -> x509.Certificate:
-    """Issue a subscriber signing certificate for a SubjectPublicKeyInfo (DER) from the issuing CA."""
+    """Issue a subscriber signing certificate for a SubjectPublicKeyInfo (DER) from the issuing CA (``pki.policy_oid`` by default)."""
     issuing = hierarchy.cert(ISSUING)
     spki = keys.PublicKeyInfo.load(public_key)
     start = (now or utcnow()) - BACKDATE
@@ -355,7 +356,7 @@ def issue_subscriber(
         ext("key_usage", {"digital_signature", "non_repudiation"}, critical=True),
         ext("key_identifier", key_identifier(spki)),
         ext("authority_key_identifier", {"key_identifier": issuing.key_identifier}),
-        ext("certificate_policies", [{"policy_identifier": pki.policy_oid}]),
+        ext("certificate_policies", [{"policy_identifier": policy_oid or pki.policy_oid}]),
         ext("extended_key_usage", ["email_protection", "1.3.6.1.4.1.311.10.3.12"]),
         *_revocation_pointers(pki, "issuing", with_ocsp=True),
     ]
@@ -371,3 +372,16 @@ def issue_subscriber(
         extensions=extensions,
     ))
 
+
+def seal_policy_oid(pki: PkiConfig) -> str:
+    """Return the certificate policy OID of agency seals: the subscriber policy's arc ``.3``."""
+    return pki.policy_oid + ".3"
+
+
+def issue_seal(
+    hsm: Hsm, pki: PkiConfig, hierarchy: Hierarchy, public_key: bytes, organization: str, name: str,
+    now: datetime | None = None,
+) -> x509.Certificate:
+    """Issue an organisation certificate for an agency seal: C, O = the agency, CN = the seal's name; the seal policy."""
+    subject = {"country_name": pki.country, "organization_name": organization, "common_name": name}
+    return issue_subscriber(hsm, pki, hierarchy, public_key, subject, now=now, policy_oid=seal_policy_oid(pki))

@@ -145,6 +145,12 @@ def _kek(hsm: Hsm, session):
 
 def generate(hsm: Hsm, passphrase: str, kdf: KdfParams, bits: int = 2048) -> WrappedKey:
     """Make an RSA key pair in the HSM, wrap and seal the private key, and destroy the session objects."""
+    wrapped, public_key = generate_wrapped(hsm, bits)
+    return WrappedKey(blob=seal(hsm, wrapped, passphrase, kdf), public_key=public_key)
+
+
+def generate_wrapped(hsm: Hsm, bits: int = 2048) -> tuple[bytes, bytes]:
+    """Make an RSA key pair in the HSM and return the KEK-wrapped private key and the SubjectPublicKeyInfo (DER)."""
 
     def make(session) -> tuple[bytes, bytes]:
         kek = _kek(hsm, session)
@@ -170,8 +176,8 @@ def generate(hsm: Hsm, passphrase: str, kdf: KdfParams, bits: int = 2048) -> Wra
     try:
         wrapped, public_pkcs1 = hsm.run(make)
     except p11e.PKCS11Error as exc:
-        raise HsmUnavailable("cannot generate a subscriber key") from exc
-    return WrappedKey(blob=seal(hsm, wrapped, passphrase, kdf), public_key=rsa_spki(public_pkcs1).dump())
+        raise HsmUnavailable("cannot generate a key") from exc
+    return wrapped, rsa_spki(public_pkcs1).dump()
 
 
 def change_passphrase(hsm: Hsm, blob: bytes, old: str, new: str, kdf: KdfParams) -> bytes:
@@ -205,7 +211,13 @@ class UnlockedKey:
 @contextmanager
 def unlock(hsm: Hsm, blob: bytes, passphrase: str) -> Iterator[UnlockedKey]:
     """Open the blob with the passphrase and unwrap the key as a sign-only session object; destroy it after."""
-    wrapped = open_sealed(hsm, blob, passphrase)
+    with unlock_wrapped(hsm, open_sealed(hsm, blob, passphrase)) as key:
+        yield key
+
+
+@contextmanager
+def unlock_wrapped(hsm: Hsm, wrapped: bytes) -> Iterator[UnlockedKey]:
+    """Unwrap a KEK-wrapped key (what :func:`open_sealed` returns) as a sign-only session object; destroy it after."""
 
     def unwrap(session):
         return _kek(hsm, session).unwrap_key(

@@ -89,6 +89,10 @@ class SignatureReport:
     ok: bool
     signer_title: str | None = None
     """The signer certificate's title attribute (the position), if it has one."""
+    signer_organization: str | None = None
+    """The signer certificate's organisation attribute (the agency), if it has one."""
+    signer_policies: tuple[str, ...] = ()
+    """The certificate policy OIDs of the signer's certificate (an agency seal has its own)."""
     declared: SignatureInfo | None = None
     """What the signature declares: reason, location, algorithms, DocMDP level, the embedded chain."""
 
@@ -273,6 +277,11 @@ def _pades_level(
     return "B-LTA" if any(later) else "B-LT"
 
 
+def _policies(cert: x509.Certificate) -> tuple[str, ...]:
+    """Return the certificate policy OIDs a certificate names (none when it has no policies extension)."""
+    return tuple(policy["policy_identifier"].dotted for policy in cert.certificate_policies_value or ())
+
+
 async def _validate_signature(
     sig: EmbeddedPdfSignature, contexts: _Contexts, dss: _Dss, doc_timestamps: list[tuple[int, bool]]
 ) -> SignatureReport:
@@ -298,6 +307,8 @@ async def _validate_signature(
         field_name=str(sig.field_name),  # a plain str: pyHanko's string objects point back at their reader
         signer_name=subject.get("common_name") or subject.get("organization_name"),
         signer_title=subject.get("title"),
+        signer_organization=subject.get("organization_name"),
+        signer_policies=_policies(status.signing_cert),
         signer_serial=status.signing_cert.serial_number,
         signing_time=ts.timestamp if timestamp_valid else status.signer_reported_dt,
         intact=status.intact,

@@ -8,7 +8,9 @@ from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from signer import keys
+from signer.ca import PEPPER
 from signer.config import KdfParams
+from signer.mac import mac
 
 
 def _stretch(passphrase: str, salt: bytes, memory: int, time_cost: int, parallelism: int) -> bytes:
@@ -35,3 +37,10 @@ def offline_open(blob: bytes, passphrase: str) -> bytes:
 def version(blob: bytes) -> int:
     """Return a blob's format version."""
     return keys.HEADER.unpack(blob[: keys.HEADER.size])[1]
+
+
+def derived_keys(hsm, blob: bytes, passphrase: str) -> list[bytes]:
+    """Return what the passphrase derives for a blob: the argon2id output and the HSM-peppered key of version 2."""
+    _, _, _, memory, time_cost, parallelism, salt, _ = keys.HEADER.unpack(blob[: keys.HEADER.size])
+    stretched = _stretch(passphrase, salt, memory, time_cost, parallelism)
+    return [stretched, mac(hsm, PEPPER, stretched)]

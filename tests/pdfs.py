@@ -29,3 +29,31 @@ def make_pdf(pages: int = 1, encrypt: str | None = None) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def first_widget_rect(data: bytes) -> list[float]:
+    """Return the /Rect of the first page's only annotation (a signature widget)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    page = PdfFileReader(io.BytesIO(data)).root["/Pages"]["/Kids"][0].get_object()
+    (widget,) = [annot.get_object() for annot in page["/Annots"]]
+    return [float(value) for value in widget["/Rect"]]
+
+
+def read_qr(data: bytes, folder) -> str:
+    """Return the text of the QR code on a PDF's first page ('' if none is found), rendered with pdftoppm."""
+    import subprocess
+
+    import cv2
+
+    path = folder / "qr.pdf"
+    path.write_bytes(data)
+    for dpi in (300, 200, 150, 400):  # OpenCV's detector misses some renderings; another resolution finds it
+        prefix = folder / f"qr{dpi}"
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-f", "1", "-l", "1", str(path), str(prefix)], check=True, timeout=60)
+        image = cv2.imread(str(next(folder.glob(f"qr{dpi}*.png"))))
+        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+            text = detector.detectAndDecode(image)[0]
+            if text:
+                return text
+    return ""

@@ -1,8 +1,9 @@
 """Every error of the eSign API v2: HTTP status, stable numeric ``status_code``, Indonesian and English message.
 
-A response is always ``{"status_code": int, "message": str, "error": key}`` plus, for some errors, the
-extra keys named in the table (``remaining``, ``field``, ``index``). The message is English when the
-request's ``Accept-Language`` prefers ``en``, Indonesian otherwise. Messages never echo a secret.
+A response is always ``{"status_code": int, "message": str, "error": str, "error_code": key}`` plus, for some
+errors, the extra keys named in :data:`EXTRA_KEYS`. ``error`` repeats the message, the sentence clients show the
+person; ``error_code`` is the machine-readable key. The message is English when the request's
+``Accept-Language`` prefers ``en``, Indonesian otherwise. Messages never echo a secret.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ ERRORS: dict[str, Problem] = {
                        "originX, originY, width and height must be numbers with a positive width and height (file {index})."),
     "bad_image": Problem(400, 4205, "imageBase64 bukan gambar PNG/JPEG yang dapat dibaca (berkas ke-{index}).",
                          "imageBase64 is not a readable PNG/JPEG image (file {index})."),
-    "tag_not_found": Problem(422, 4206, "Teks tag tidak ditemukan di berkas ke-{index}.", "The tag text is not found in file {index}."),
+    "tag_not_found": Problem(422, 4206, "Teks penanda \"{tag}\" tidak ditemukan di berkas ke-{index}.",
+                             "The anchor text \"{tag}\" is not found in file {index}."),
     # the subscriber
     "not_registered": Problem(404, 2011, "Pengguna tidak terdaftar.", "The user is not registered."),
     "not_verified": Problem(403, 2012, "Pengguna belum diverifikasi.", "The user is not verified yet."),
@@ -106,6 +108,39 @@ ERRORS: dict[str, Problem] = {
                               "Wait {seconds} seconds before asking for a new code."),
     "totp_count": Problem(403, 2056, "Kode TOTP ini hanya berlaku untuk {allowed} dokumen.",
                           "This TOTP code covers only {allowed} documents."),
+    # eSign v1 documents and user registration
+    "document_not_found": Problem(404, 4701, "Dokumen tidak ditemukan atau masa simpannya sudah habis.",
+                                  "The document is not found or is no longer kept."),
+    "email_registered": Problem(409, 4702, "E-mail ini sudah terdaftar di Paraf.", "This e-mail is already registered in Paraf."),
+    "nik_registered": Problem(409, 4703, "NIK ini sudah terdaftar di Paraf.", "This NIK is already registered in Paraf."),
+    "domain_not_served": Problem(
+        422, 4704, "Domain e-mail {domain} bukan domain instansi yang dilayani aplikasi ini; gunakan e-mail dinas instansi.",
+        "The e-mail domain {domain} is not the domain of an agency this application serves; use the agency e-mail."),
+    "letter_required": Problem(
+        409, 4705, "Instansi ini mewajibkan surat permohonan: daftarkan pengguna lewat verifikator di portal Paraf.",
+        "This agency requires a request letter: register the user through its verifier in the Paraf portal."),
+    # agency seals
+    "seal_not_found": Problem(404, 4601, "Segel elektronik tidak ditemukan.", "The electronic seal is not found."),
+    "seal_not_usable": Problem(403, 4602, "Segel elektronik tidak aktif (status {status}).",
+                               "The electronic seal is not active (status {status})."),
+    "seal_locked": Problem(423, 4603, "Segel dikunci karena kode salah berulang kali; pemegang segel dapat membukanya di portal Paraf.",
+                           "The seal is locked after repeated wrong codes; a custodian can lift the lock in the Paraf portal."),
+    "seal_code_wrong": Problem(403, 4604, "Kode segel salah. Sisa {remaining} percobaan sebelum segel dikunci.",
+                               "Wrong seal code. {remaining} tries left before the seal locks."),
+    "seal_code_expired": Problem(403, 4605, "Kode segel atau aktivasinya sudah kedaluwarsa; minta kode atau aktivasi baru.",
+                                 "The seal code or its activation has expired; ask for a new code or activation."),
+    "seal_code_used": Problem(403, 4606, "Kode segel ini sudah dipakai; minta kode baru.",
+                              "This seal code was already used; ask for a new one."),
+    "seal_not_activated": Problem(403, 4607, "Aktivasi segel sudah diakhiri; minta aktivasi baru.",
+                                  "The seal's activation has ended; ask for a new activation."),
+    "seal_code_count": Problem(403, 4608, "Kode segel ini hanya berlaku untuk {allowed} dokumen.",
+                               "This seal code covers only {allowed} documents."),
+    "seal_no_custodian": Problem(409, 4609, "Segel belum memiliki pemegang segel yang dapat menerima kode aktivasi.",
+                                 "The seal has no custodian to receive an activation code."),
+    "seal_activation_throttled": Problem(429, 4610, "Tunggu {seconds} detik sebelum meminta aktivasi segel baru.",
+                                         "Wait {seconds} seconds before asking for a new seal activation."),
+    "seal_documents": Problem(400, 4611, "data harus jumlah dokumen antara 1 dan {max}.",
+                              "data must be a number of documents between 1 and {max}."),
     # the server
     "server_error": Problem(503, 5030, "Permintaan gagal di server; coba lagi.", "The request failed on the server; try again."),
     "signing_failed": Problem(503, 5031, "Penandatanganan gagal di server; coba lagi.", "Signing failed on the server; try again."),
@@ -113,7 +148,7 @@ ERRORS: dict[str, Problem] = {
 
 
 # Errors whose database changes are committed: the wrong tries they count are the lock's memory.
-KEPT = {"wrong_passphrase", "signing_locked", "totp_wrong", "totp_locked"}
+KEPT = {"wrong_passphrase", "signing_locked", "totp_wrong", "totp_locked", "seal_code_wrong", "seal_locked"}
 
 
 class ApiError(Exception):
@@ -135,7 +170,7 @@ class ApiError(Exception):
         return self.key in KEPT
 
 
-EXTRA_KEYS = ("remaining", "field", "index")
+EXTRA_KEYS = ("remaining", "field", "index", "tag")
 
 
 def english() -> bool:
@@ -160,6 +195,7 @@ HTTP_ERRORS = {404: "unknown_path", 405: "method_not_allowed"}
 def response(error: ApiError):
     """Return the JSON response of an error."""
     problem = error.problem
-    body = {"status_code": problem.code, "message": message(error.key, **error.values), "error": error.key}
+    text = message(error.key, **error.values)
+    body = {"status_code": problem.code, "message": text, "error": text, "error_code": error.key}
     body.update({key: error.values[key] for key in EXTRA_KEYS if key in error.values})
     return jsonify(body), problem.http

@@ -42,10 +42,18 @@ def body() -> dict:
     return data
 
 
-def text(data: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT) -> str | None:
-    """Return a string field (trimmed), None when absent; raise ``missing_field``/``invalid_field``."""
+def given(data: dict, name: str) -> object:
+    """Return a field's value, None when absent, empty or the literal ``"null"`` clients send for empty."""
     value = data.get(name)
-    if value is None or value == "":
+    if value == "" or (isinstance(value, str) and value.strip().lower() == "null"):
+        return None
+    return value
+
+
+def text(data: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT) -> str | None:
+    """Return a string field (trimmed), None when absent (see :func:`given`); raise ``missing_field``/``invalid_field``."""
+    value = given(data, name)
+    if value is None:
         if required:
             raise ApiError("missing_field", field=name)
         return None
@@ -122,7 +130,8 @@ def files(data: dict) -> list[bytes]:
 
 
 def _number(props: dict, name: str, default: float | None, index: int) -> float:
-    value = props.get(name, default)
+    value = given(props, name)
+    value = default if value is None else value
     if isinstance(value, str):
         try:
             value = float(value)
@@ -134,7 +143,8 @@ def _number(props: dict, name: str, default: float | None, index: int) -> float:
 
 
 def _page(props: dict, index: int) -> int:
-    value = props.get("page", 1)
+    value = given(props, "page")
+    value = 1 if value is None else value
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -143,7 +153,7 @@ def _page(props: dict, index: int) -> int:
 
 
 def _image(props: dict, index: int) -> bytes | None:
-    value = props.get("imageBase64")
+    value = given(props, "imageBase64")
     if not value:
         return None
     if not isinstance(value, str):
@@ -168,7 +178,7 @@ def _one(props: object, data: bytes, index: int) -> Upload:
     if not isinstance(props, dict):
         raise ApiError("invalid_field", field="signatureProperties")
     details = _details(props)
-    tampilan = str(props.get("tampilan") or "INVISIBLE").upper()
+    tampilan = str(given(props, "tampilan") or "INVISIBLE").upper()
     if tampilan not in ("VISIBLE", "INVISIBLE"):
         raise ApiError("bad_tampilan", index=index)
     if tampilan == "INVISIBLE":
@@ -177,7 +187,7 @@ def _one(props: object, data: bytes, index: int) -> Upload:
     if width <= 0 or height <= 0:
         raise ApiError("bad_box", index=index)
     x, y = _number(props, "originX", 0, index), _number(props, "originY", 0, index)
-    tag = text(props, "tag")
+    tag = text(props, "tag_koordinat") or text(props, "tag")  # integrators' clients send either name
     try:
         page, box = stamp_box(data, index, _page(props, index), x, y, width, height, tag)
     except DocumentUnusable as exc:

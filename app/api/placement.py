@@ -37,7 +37,7 @@ def stamp_box(data: bytes, index: int, page: int, x: float, y: float, width: flo
     if tag:
         found = keys.find_text(data, tag)
         if found is None:
-            raise ApiError("tag_not_found", index=index)
+            raise ApiError("tag_not_found", index=index, tag=tag)
         page_index, ux, uy, (crop, rotation) = found
         geometry = PageGeometry(crop, rotation)
         x, y = _display_point(geometry, ux, uy)

@@ -1,26 +1,25 @@
-"""``/api/v2``: the five calls of the eSign client API v2, its OpenAPI document and docs page.
+"""``/api/v2``: the calls of the eSign client API v2, its OpenAPI document and docs page.
 
-Each view parses the request, calls the services and answers JSON. One commit per request: on an
-error the work is rolled back, except what must be kept (a wrong passphrase or TOTP counts toward its
-lock); then the call is audited with the client's name as actor — never with the passphrase or code.
+Each view parses the request, calls the services and answers JSON, audited and committed once (:mod:`.calls`).
 """
 
 from __future__ import annotations
 
 import base64
-import logging
 import re
 import time
-from collections.abc import Callable
-from functools import wraps
+from contextlib import contextmanager
 
-from flask import Blueprint, current_app, g, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template
 from markupsafe import Markup, escape
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import throttle
 from ..domain import keys
+from ..domain.enrolment import registration
+from ..domain.enrolment.request_letters import LetterError
+from ..domain.errors import InputError
+from ..domain.seals import activation as seals
+from ..domain.seals.sealing import seal_documents
 from ..domain.signing import signatures, validation
 from ..domain.signing.signatures import (
     Details,
@@ -30,88 +29,15 @@ from ..domain.signing.signatures import (
     SigningLocked,
     SigningRefused,
 )
-from ..extensions import csrf
-from ..platform.audit import Actor, record
-from ..web import settle
 from . import inputs, subscribers, totp
-from .auth import client_from_request, current_client, refuse_credentials
-from .errors import ApiError, english, response
+from .auth import current_client
+from .calls import actor, audited, serve
+from .errors import ApiError, english
 from .openapi import spec
 from .verify_report import answer
 
-log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api/v2")
-csrf.exempt(bp)
-PUBLIC = ("api.openapi", "api.docs")
-
-
-@bp.before_request
-def authenticate():
-    """Refuse a body declared too large before reading it, then require HTTP Basic client credentials (docs are public)."""
-    limit = int(current_app.config["API_MAX_BODY_BYTES"])
-    if request.content_length is not None and request.content_length > limit:
-        return response(ApiError("body_too_large", mb=limit // (1024 * 1024)))
-    request.max_content_length = limit  # a body without a Content-Length is cut off at the limit while it is read
-    if request.endpoint in PUBLIC:
-        return None
-    refused = throttle.api_refusal()  # after too many wrong credentials even the right ones wait
-    if refused is not None:
-        return refused
-    client = client_from_request()
-    if client is None:
-        return refuse_credentials()
-    g.api_client = client
-    return None
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(error):
-    """Answer an oversized body with the table's JSON."""
-    return response(ApiError("body_too_large", mb=int(current_app.config["API_MAX_BODY_BYTES"]) // (1024 * 1024)))
-
-
-def actor() -> Actor:
-    """Return the audit actor: the client's name, from the caller's address."""
-    return Actor(current_client().name, ip=request.remote_addr)
-
-
-def audited(action: str) -> Callable:
-    """Run a view, answer its :class:`ApiError` as JSON, audit the outcome and commit once."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def run(*args, **kwargs):
-            g.api_subject = None
-            started = time.perf_counter()
-            try:
-                result, outcome = _answer(view, action, args, kwargs)
-                outcome["ms"] = round((time.perf_counter() - started) * 1000)
-                record(actor(), action, "account", g.api_subject, details=outcome)
-                settle(keep=True)  # the audit row, whatever the outcome
-            except SQLAlchemyError:  # e.g. the database stayed locked: an API answer all the same, never a bare 500
-                log.exception("API call %s could not be settled", action)
-                settle(keep=False)
-                return response(ApiError("server_error"))
-            return result
-
-        return run
-
-    return decorate
-
-
-def _answer(view: Callable, action: str, args: tuple, kwargs: dict) -> tuple[object, dict]:
-    """Return the view's response (an :class:`ApiError` as its JSON) and the outcome to audit."""
-    try:
-        return view(*args, **kwargs), {"status": "ok"}
-    except ApiError as error:
-        settle(keep=error.keep_changes)
-        return response(error), {"status": "refused", "error": error.key, "status_code": error.problem.code}
-    except HTTPException:
-        raise
-    except Exception:  # never a stack trace to the client; the log has it (no secrets in tracebacks' text)
-        log.exception("API call %s failed", action)
-        settle(keep=False)
-        return response(ApiError("server_error")), {"status": "failed"}
+serve(bp)
 
 
 def _subscriber(data: dict):
@@ -136,15 +62,15 @@ def sign_pdf():
     """Sign one or more PDFs for a subscriber with their passphrase (and the TOTP if given): all or none."""
     started = time.perf_counter()
     data = inputs.body()
-    passphrase = data.get("passphrase")
+    passphrase, code = data.get("passphrase"), inputs.given(data, "totp")
     if not passphrase:
-        raise ApiError("passphrase_required") if data.get("totp") else ApiError("missing_field", field="passphrase")
+        raise ApiError("passphrase_required") if code else ApiError("missing_field", field="passphrase")
     if not isinstance(passphrase, str) or len(passphrase) > 1024:
         raise ApiError("invalid_field", field="passphrase")
     account = _signable(data)
     uploads = inputs.uploads(data, inputs.files(data))
-    if data.get("totp") is not None:
-        totp.consume(account, data["totp"], len(uploads))
+    if code is not None:
+        totp.consume(account, code, len(uploads))
     try:
         results = signatures.sign_documents(account, passphrase, uploads, Placement(), Details(), actor(), via="api")
     except SigningLocked:
@@ -169,7 +95,8 @@ def _index(filename: str) -> int | str:
 def sign_totp():
     """Send the subscriber a one-time code covering ``data`` documents (WhatsApp if verified, else e-mail)."""
     data = inputs.body()
-    count = data.get("data", 1)
+    count = inputs.given(data, "data")
+    count = 1 if count is None else count
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count)
     maximum = int(current_app.config["API_MAX_FILES"])
@@ -179,7 +106,7 @@ def sign_totp():
     channel = totp.send(account, count, int(current_app.config["OTP_TTL_MINUTES"]))
     english_text = f"The code was sent by {channel}."
     text = f"Kode dikirim lewat {'WhatsApp' if channel == 'whatsapp' else 'e-mail'}."
-    return jsonify(status_code=200, message=english_text if english() else text, channel=channel, data=count)
+    return jsonify(success=True, status_code=200, message=english_text if english() else text, channel=channel, data=count)
 
 
 @bp.post("/user/check/status")
@@ -188,6 +115,33 @@ def user_status():
     """Answer the subscriber's status (``NOT_REGISTERED`` for anyone outside the client's agencies)."""
     status = subscribers.status_of(_subscriber(inputs.body()))
     return jsonify(status_code=status.code, message=status.en if english() else status.id, status=status.name)
+
+
+@bp.post("/user/register")
+@audited("api.register")
+def user_register():
+    """Register a person in the client's agency their e-mail's domain picks and send them the activation link."""
+    data = inputs.body()
+    name, email = inputs.text(data, "nama", required=True), inputs.text(data, "email", required=True, limit=254)
+    nik, phone = inputs.text(data, "nik", required=True, limit=32), inputs.text(data, "phone", limit=32)
+    try:
+        account = registration.register_in(current_client().agencies, name, email, nik, phone or "", actor())
+    except registration.AlreadyRegistered as exc:
+        raise ApiError("nik_registered" if exc.field == "nik" else "email_registered") from None
+    except registration.NoAgencyForDomain:
+        raise ApiError("domain_not_served", domain=email.rsplit("@", 1)[-1]) from None
+    except LetterError:
+        raise ApiError("letter_required") from None
+    except InputError as exc:
+        raise ApiError("invalid_field", field={"name": "nama"}.get(exc.field, exc.field)) from None
+    g.api_subject = account.id
+    status = subscribers.status_of(account)
+    if english():
+        text = f"The user is registered in {account.agency.name}; the activation link was sent to {account.email}."
+    else:
+        text = f"Pengguna didaftarkan di {account.agency.name}; tautan aktivasi dikirim ke {account.email}."
+    return jsonify(success=True, status_code=status.code, status=status.name, message=text, email=account.email,
+                   agency=account.agency.code)
 
 
 @bp.get("/user/certificate/chain/<path:who>")
@@ -227,6 +181,105 @@ def verify_pdf():
     except DocumentRefused as exc:
         raise inputs.refusal(exc, 1) from None
     return jsonify(answer(check, english()))
+
+
+@contextmanager
+def _seal_refusals():
+    """Answer a seal's refusal with the table's row of the same key."""
+    try:
+        yield
+    except seals.SealRefused as exc:
+        raise ApiError(exc.key, **exc.values) from None
+
+
+def _seal(data: dict):
+    """Return the seal of ``idSubscriber`` the client may use (raises ``SealUnknown`` otherwise)."""
+    seal = seals.find_for_client(inputs.given(data, "idSubscriber"), current_client())
+    g.api_subject_type, g.api_subject = "seal", seal.id
+    return seal
+
+
+def _code(data: dict) -> object:
+    """Return the ``totp`` of a seal call, or raise ``missing_field``."""
+    code = inputs.given(data, "totp")
+    if code is None:
+        raise ApiError("missing_field", field="totp")
+    return code
+
+
+def _iso(moment) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@bp.post("/seal/get/activation")
+@audited("api.seal.activation")
+def seal_activation():
+    """Send the seal's custodians activation codes; with ``totp`` (the current activation code) replace it by a new one."""
+    data = inputs.body()
+    code = inputs.given(data, "totp")
+    with _seal_refusals():
+        seal = _seal(data)
+        if code is None:
+            expires = seals.request_activation(seal, current_client(), actor())
+            count = len(seal.custodians)
+            text = (f"The activation code was sent to {count} seal custodian(s)." if english()
+                    else f"Kode aktivasi dikirim ke {count} pemegang segel.")
+            return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber,
+                           expiresAt=_iso(expires))
+        new, expires = seals.refresh(seal, current_client(), code, actor())
+    text = "A new activation code was issued." if english() else "Kode aktivasi baru diterbitkan."
+    return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber, totp=new,
+                   expiresAt=_iso(expires))
+
+
+@bp.post("/seal/get/totp")
+@audited("api.seal.totp")
+def seal_totp():
+    """Return a sealing code covering ``data`` documents, bought with the current activation code."""
+    data = inputs.body()
+    code = _code(data)
+    count = inputs.given(data, "data")
+    count = int(count) if isinstance(count, str) and count.strip().isdigit() else count
+    maximum = int(current_app.config["SEAL_MAX_DOCUMENTS_PER_CODE"])
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= maximum:
+        raise ApiError("seal_documents", max=maximum)
+    with _seal_refusals():
+        seal = _seal(data)
+        sealing_code, expires = seals.sealing_code(seal, current_client(), code, count, actor())
+    text = f"The sealing code covers {count} document(s)." if english() else f"Kode segel berlaku untuk {count} dokumen."
+    return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber, totp=sealing_code,
+                   data=count, expiresAt=_iso(expires))
+
+
+@bp.post("/seal/pdf")
+@audited("api.seal.pdf")
+def seal_pdf():
+    """Seal one or more PDFs with the agency's seal, opened by the sealing code (used up): all or none."""
+    started = time.perf_counter()
+    data = inputs.body()
+    code = _code(data)
+    with _seal_refusals():
+        seal = _seal(data)
+        uploads = inputs.uploads(data, inputs.files(data))
+        try:
+            results = seal_documents(seal, current_client(), code, uploads, actor())
+        except DocumentRefused as exc:
+            raise inputs.refusal(exc, _index(exc.filename), signing_use=True) from None
+    return jsonify(time=round((time.perf_counter() - started) * 1000),
+                   file=[base64.b64encode(sealed).decode("ascii") for _document, sealed in results])
+
+
+@bp.post("/seal/revoke/activation")
+@audited("api.seal.end")
+def seal_end_activation():
+    """End the activation whose current activation code is ``totp``."""
+    data = inputs.body()
+    code = _code(data)
+    with _seal_refusals():
+        seal = _seal(data)
+        seals.end_by_code(seal, current_client(), code, actor())
+    text = "The seal's activation has ended." if english() else "Aktivasi segel diakhiri."
+    return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber)
 
 
 @bp.get("/openapi.json")

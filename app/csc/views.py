@@ -2,10 +2,13 @@
 
 The subscriber logs in with their portal username (or e-mail) and password over HTTP Basic and the code of
 their portal authenticator app as ``OTP`` in the JSON body (both factors, as the portal asks), and gets a
-short-lived bearer token that ends with every session of the account. ``credentials/authorize`` takes the passphrase as the PIN (and optionally the
-API signing code as the OTP), checks it against the key — a wrong one counts toward the signing lock —
-and returns a SAD bound to the given hashes (see ``sad.py``). ``signatures/signHash`` signs exactly those
-hashes with RSA PKCS#1 v1.5 once. Errors are ``{"error", "error_description"}`` with a 4xx status.
+short-lived bearer token that ends with every session of the account. ``credentials/authorize`` takes the
+passphrase as the PIN (and optionally the API signing code as the OTP), checks it against the key — a wrong one
+counts toward the signing lock — and returns a SAD bound to the given hashes that carries the KEK-wrapped key,
+never the passphrase (see ``sad.py``). ``signatures/signHash`` signs exactly those hashes with RSA PKCS#1 v1.5
+once, unwrapping the key in the HSM. Both the CSC v2 parameter names (``hashes``, ``hashAlgorithmOID``,
+``authData``) and the v1 ones (``hash``, ``hashAlgo``, ``PIN``/``OTP``) are read. Errors are
+``{"error", "error_description"}`` with a 4xx status.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from ..api import totp
 from ..api.errors import ApiError
 from ..domain import keys
 from ..domain.accounts import authenticators, login
-from ..domain.key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
+from ..domain.key_errors import KeyServiceUnavailable
 from ..domain.signing import signatures
 from ..extensions import csrf, db
 from ..lifecycle import CertificateStatus
 from ..models import Account, Certificate
 from ..platform.audit import Actor, record
+from ..urls import public_url
 from ..web import settle
 from . import sad
 from .errors import CscError, invalid_request, response
@@ -36,8 +40,12 @@ log = logging.getLogger(__name__)
 bp = Blueprint("csc", __name__, url_prefix="/csc/v2")
 csrf.exempt(bp)
 SHA256 = "2.16.840.1.101.3.4.2.1"
-SIGN_ALGOS = ("1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1")  # sha256WithRSAEncryption, rsaEncryption
+SHA256_WITH_RSA, RSA = "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1"  # sha256WithRSAEncryption, rsaEncryption
+SIGN_ALGOS = (SHA256_WITH_RSA, RSA)
+NO_ALGO_PARAMS = (None, "", "BQA=")  # RSA PKCS#1 v1.5 has no parameters: absent, or DER NULL
 MAX_HASHES = 20
+PIN_DESCRIPTION = "Passphrase kunci tanda tangan"
+OTP_DESCRIPTION = "Kode dari /api/v2/sign/get/totp (faktor kedua)"
 OPEN = ("csc.info", "csc.login")
 
 
@@ -77,7 +85,9 @@ def too_large(error):
     return response(CscError("invalid_request", "The request is too large.", 413))
 
 
-def _body() -> dict:
+def _body(optional: bool = False) -> dict:
+    if optional and not request.get_data():
+        return {}
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
         raise invalid_request("The request body must be a JSON object.")
@@ -111,9 +121,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _hashes(data: dict) -> list[str]:
-    hashes = data.get("hash")
+    """Return the Base64 SHA-256 hashes given as ``hashes`` (CSC v2) or ``hash`` (v1)."""
+    hashes = data.get("hashes", data.get("hash"))
     if not isinstance(hashes, list) or not hashes or len(hashes) > MAX_HASHES:
-        raise invalid_request("Missing or invalid parameter hash.")
+        raise invalid_request("Missing or invalid parameter hashes.")
     for item in hashes:
         try:
             if not isinstance(item, str) or len(base64.b64decode(item, validate=True)) != 32:
@@ -123,15 +134,35 @@ def _hashes(data: dict) -> list[str]:
     return hashes
 
 
+def _hash_algorithm(data: dict, required: bool) -> None:
+    """Refuse a hash algorithm other than SHA-256 given as ``hashAlgorithmOID`` (CSC v2) or ``hashAlgo`` (v1)."""
+    oid = data.get("hashAlgorithmOID", data.get("hashAlgo"))
+    if oid != SHA256 and (required or oid is not None):
+        raise invalid_request("Missing or unsupported parameter hashAlgorithmOID (SHA-256 only).")
+
+
+def _auth_value(data: dict, name: str):
+    """Return the ``PIN`` or ``OTP`` given in ``authData`` (CSC v2, ``[{"id", "value"}]``) or as the v1 parameter."""
+    auth_data = data.get("authData", [])
+    if not isinstance(auth_data, list) or not all(isinstance(item, dict) and isinstance(item.get("id"), str)
+                                                  for item in auth_data):
+        raise invalid_request("Invalid parameter authData.")
+    return {item.get("id"): item.get("value") for item in auth_data}.get(name, data.get(name))
+
+
 @bp.post("/info")
 def info():
-    """Describe the service."""
-    return jsonify(specs="2.0.0.2", name="Paraf", logo="", region="ID", lang="id",
-                   description="Paraf remote signing (CSC API v2). auth/login: the portal username and password "
-                               "over HTTP Basic and the code of the portal's authenticator app as OTP in the JSON body.",
+    """Describe the service with every field CSC v2 requires."""
+    return jsonify(specs="2.0.0.2", name="Paraf", logo=public_url("static", filename="logo.png"), region="ID",
+                   lang="id",
+                   description="Tanda tangan jarak jauh Paraf (CSC API v2, signHash). auth/login: username dan kata "
+                               "sandi portal lewat HTTP Basic, kode aplikasi autentikator portal sebagai OTP di body.",
                    authType=["basic"],
                    methods=["auth/login", "credentials/list", "credentials/info", "credentials/authorize",
-                            "signatures/signHash"])
+                            "signatures/signHash"],
+                   asynchronousOperationMode=False,
+                   signAlgorithms={"algos": list(SIGN_ALGOS)},
+                   signature_formats={"formats": ["P"], "envelope_properties": [["Revision"]]})
 
 
 @bp.post("/auth/login", endpoint="login")
@@ -166,34 +197,51 @@ def login_():
 
 @bp.post("/credentials/list")
 def credentials_list():
-    """List the account's signing credential (its current certificate), if it may sign."""
+    """List the account's signing credential (its current certificate), if it may sign; described if asked."""
+    data = _body(optional=True)  # every parameter is optional, so is the body
     try:
-        ids = [str(signatures.signing_certificate(g.csc_account).id)]
+        certificates = [signatures.signing_certificate(g.csc_account)]
     except signatures.SigningRefused:
-        ids = []
-    return jsonify(credentialIDs=ids)
+        certificates = []
+    answer = {"credentialIDs": [str(certificate.id) for certificate in certificates]}
+    if data.get("credentialInfo"):
+        answer["credentialInfos"] = [{"credentialID": str(certificate.id), **_describe(certificate, data)}
+                                     for certificate in certificates]
+    if data.get("onlyValid"):
+        answer["onlyValid"] = True  # only a certificate that may sign now is ever listed
+    return jsonify(answer)
 
 
 @bp.post("/credentials/info")
 def credentials_info():
     """Describe a credential: key, certificate chain, explicit authorization with PIN and optional OTP."""
     data = _body()
-    certificate = _credential(data)
+    return jsonify(_describe(_credential(data), data))
+
+
+def _describe(certificate: Certificate, data: dict) -> dict:
+    """Return a credential's description in the CSC v2 shape, with the v1 ``authMode``/``PIN``/``OTP`` kept."""
     from asn1crypto import x509
 
     cert = x509.Certificate.load(certificate.der)
     hierarchy = keys.context().hierarchy()
-    wanted = data.get("certificates", "single")
-    chain = {"none": [], "chain": [certificate.der, hierarchy.issuing, hierarchy.root]}.get(wanted, [certificate.der])
+    wanted = data.get("certificates")
+    chain = {"none": [], "chain": [certificate.der, hierarchy.issuing, hierarchy.root]}.get(
+        wanted if isinstance(wanted, str) else "single", [certificate.der])
     answer = {
         "key": {"status": "enabled", "algo": list(SIGN_ALGOS), "len": cert.public_key.bit_size},
         "cert": {"status": "valid" if certificate.status == CertificateStatus.ISSUE else "revoked",
                  "certificates": [base64.b64encode(der).decode("ascii") for der in chain]},
+        "auth": {"mode": "explicit", "expression": "PIN OR (PIN AND OTP)",
+                 "objects": [{"type": "Password", "id": "PIN", "format": "A", "label": "Passphrase",
+                              "description": PIN_DESCRIPTION},
+                             {"type": "Password", "id": "OTP", "format": "N", "label": "OTP", "generator": "api-sign",
+                              "description": OTP_DESCRIPTION}]},
         "authMode": "explicit",
         "SCAL": "2",
-        "PIN": {"presence": "true", "format": "A", "label": "Passphrase", "description": "Passphrase kunci tanda tangan"},
+        "PIN": {"presence": "true", "format": "A", "label": "Passphrase", "description": PIN_DESCRIPTION},
         "OTP": {"presence": "optional", "type": "online", "format": "N", "label": "OTP", "ID": "api-sign",
-                "description": "Kode dari /api/v2/sign/get/totp (faktor kedua)"},
+                "description": OTP_DESCRIPTION},
         "multisign": MAX_HASHES,
         "lang": "id",
     }
@@ -202,29 +250,30 @@ def credentials_info():
                               subjectDN=cert.subject.human_friendly,
                               validFrom=cert.not_valid_before.strftime("%Y%m%d%H%M%SZ"),
                               validTo=cert.not_valid_after.strftime("%Y%m%d%H%M%SZ"))
-    return jsonify(answer)
+    return answer
 
 
 @bp.post("/credentials/authorize")
 def credentials_authorize():
-    """Check the PIN (passphrase) and optional OTP; return a SAD bound to the hashes, for ``numSignatures``."""
+    """Check the PIN (passphrase) and optional OTP; return a SAD with the wrapped key, bound to the hashes."""
     data = _body()
     certificate = _credential(data)
     hashes = _hashes(data)
+    _hash_algorithm(data, required=False)
     count = data.get("numSignatures", len(hashes))
     if isinstance(count, bool) or not isinstance(count, int) or not len(hashes) <= count <= MAX_HASHES:
         raise invalid_request("Invalid parameter numSignatures.")
-    pin = data.get("PIN")
+    pin, otp = _auth_value(data, "PIN"), _auth_value(data, "OTP")
     if not isinstance(pin, str) or not pin:
-        raise invalid_request("Missing parameter PIN (the passphrase).")
+        raise invalid_request("Missing parameter PIN (the passphrase), in authData or on its own.")
     account, actor = g.csc_account, _actor()
-    if data.get("OTP") is not None:
+    if otp is not None:
         try:
-            totp.consume(account, data["OTP"], count)
+            totp.consume(account, otp, count)
         except ApiError as exc:
             raise CscError("invalid_otp", "Invalid OTP.", keep_changes=exc.keep_changes) from None
     try:
-        signatures.check_passphrase(account, certificate, pin, actor)
+        wrapped = signatures.check_passphrase(account, certificate, pin, actor)
     except signatures.SigningLocked:
         raise CscError("locked", "Wrong PIN; signing is now locked. Reset the passphrase.", 403) from None
     except signatures.PassphraseWrong as exc:
@@ -232,7 +281,7 @@ def credentials_authorize():
     except KeyServiceUnavailable:
         log.exception("cannot open the key of certificate %s", certificate.id)
         raise CscError("server_error", "The key cannot be opened.", 503) from None
-    token, lifetime = sad.issue_sad(account.id, str(certificate.id), pin, hashes, count)
+    token, lifetime = sad.issue_sad(account.id, str(certificate.id), wrapped, certificate.key_blob, hashes, count)
     record(actor, "csc.authorize", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
     return jsonify(SAD=token, expiresIn=lifetime)
 
@@ -243,8 +292,14 @@ def sign_hash():
     data = _body()
     certificate = _credential(data)
     hashes = _hashes(data)
-    if data.get("hashAlgo", SHA256) != SHA256 or data.get("signAlgo") not in SIGN_ALGOS:
-        raise invalid_request("Unsupported hashAlgo or signAlgo (SHA-256 with RSA only).")
+    sign_algo = data.get("signAlgo")
+    if sign_algo not in SIGN_ALGOS:
+        raise invalid_request("Missing or unsupported parameter signAlgo (sha256WithRSAEncryption or rsaEncryption).")
+    _hash_algorithm(data, required=sign_algo == RSA)  # sha256WithRSAEncryption names its hash itself
+    if data.get("signAlgoParams") not in NO_ALGO_PARAMS:
+        raise invalid_request("Unsupported parameter signAlgoParams (RSA PKCS#1 v1.5 takes none).")
+    if data.get("operationMode", "S") != "S":
+        raise invalid_request("Unsupported parameter operationMode (synchronous S only).")
     token = data.get("SAD")
     account = g.csc_account
     activation = sad.open_sad(token, account.id) if isinstance(token, str) else None
@@ -252,14 +307,14 @@ def sign_hash():
         raise CscError("invalid_request", "Invalid or expired SAD.")
     if not set(hashes) <= activation.hashes or len(hashes) > activation.count:
         raise CscError("invalid_request", "The hashes are not those the SAD was issued for.")
+    if not activation.issued_for(certificate.key_blob):
+        raise CscError("invalid_request", "Invalid SAD: the passphrase changed since it was issued.")
     if not sad.spend(activation):
         raise CscError("invalid_request", "The SAD was already used.")
     try:
-        signatures = keys.sign_digests(certificate, activation.passphrase, [base64.b64decode(h) for h in hashes])
-    except PassphraseDoesNotOpen:
-        raise CscError("invalid_request", "Invalid SAD: the passphrase changed since it was issued.") from None
+        signed = keys.sign_digests(certificate, activation.wrapped, [base64.b64decode(h) for h in hashes])
     except KeyServiceUnavailable:
         log.exception("signHash failed for certificate %s", certificate.id)
         raise CscError("server_error", "Signing failed; try again.", 503) from None
     record(_actor(), "csc.sign_hash", "account", account.id, details={"hashes": len(hashes), "certificate": certificate.serial})
-    return jsonify(signatures=[base64.b64encode(s).decode("ascii") for s in signatures])
+    return jsonify(signatures=[base64.b64encode(s).decode("ascii") for s in signed])

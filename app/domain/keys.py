@@ -41,7 +41,7 @@ from signer import (
     SignatureInfo,  # noqa: F401  (re-exported: the app reads it as it is)
     SignatureReport,
     SignerError,
-    Stamp,  # noqa: F401  (re-exported: the app builds it as it is)
+    Stamp,
     StampStyle,
     TimeStampAuthority,
     WrongPassphrase,
@@ -58,6 +58,7 @@ from signer import (
     validate_pdf,
 )
 from signer import pages as pdf_pages
+from signer import seals as seal_keys
 from signer.errors import PdfLimitExceeded, PdfSignatureDamaged
 from signer.responder import Responder
 
@@ -102,6 +103,14 @@ STAMP_STYLE = StampStyle(
     zone_label="WIB",
 )
 """How Paraf's visible signatures look; the wording stays Indonesian whatever the signer's page language."""
+SEAL_STAMP_STYLE = StampStyle(
+    statement="Dokumen ini telah disegel secara elektronik menggunakan sertifikat elektronik yang diterbitkan oleh "
+    f"{PRODUCT} CA",
+    date_label=STAMP_STYLE.date_label,
+    utc_offset_minutes=STAMP_STYLE.utc_offset_minutes,
+    zone_label=STAMP_STYLE.zone_label,
+)
+"""How an agency's electronic seal looks: the subscriber stamp's date line, the seal's own statement."""
 
 # The domain's refusal for each signing-core error; the most specific class of the error wins.
 DOMAIN_ERRORS: dict[type[SignerError], type[DomainError]] = {
@@ -299,6 +308,7 @@ def init_pki(actor: Actor = SYSTEM) -> bool:
     """
     ctx = context()
     mac.ensure_mac_key(ctx.hsm, AUDIT_MAC_KEY)  # every event from here on is keyed, the seal first
+    mac.ensure_mac_key(ctx.hsm, seal_keys.CODE_KEY)  # agency seals' codes
     seal_plain_events(actor)
     try:
         ca.init_hierarchy(ctx.hsm, ctx.pki)
@@ -389,13 +399,15 @@ def _upgrade(certificate: Certificate, passphrase: str) -> bool:
 
 
 @_translated()
-def check_passphrase(certificate: Certificate, passphrase: str) -> None:
-    """Check that the passphrase opens the certificate's key, without unwrapping it (an older blob is upgraded).
+def check_passphrase(certificate: Certificate, passphrase: str) -> bytes:
+    """Return the KEK-wrapped key the passphrase opens, not unwrapped (an older blob is upgraded first).
+
+    The wrapped key is useless without the HSM's KEK: it may travel sealed (the CSC SAD) where the passphrase may not.
 
     :raises PassphraseDoesNotOpen: it does not.
     """
-    if not _upgrade(certificate, passphrase):  # upgrading opened it already
-        keys.open_sealed(context().hsm, certificate.key_blob, passphrase)
+    _upgrade(certificate, passphrase)
+    return keys.open_sealed(context().hsm, certificate.key_blob, passphrase)
 
 
 def revoke(certificate: Certificate, reason: str, actor: Actor, at: datetime | None = None) -> None:
@@ -574,23 +586,85 @@ def unlocked(certificate: Certificate, passphrase: str) -> Iterator[Callable[...
     :raises DocumentUnusable: (from ``sign``) a document cannot be signed; a subclass says why when it can.
     :raises StampUnusable: (from ``sign``) the stamp cannot be drawn.
     """
+    with _translated():
+        _upgrade(certificate, passphrase)
+    with _translated(), keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
+        yield _signing(certificate, key)  # revocation data only once the passphrase opened the key
+
+
+def _signing(certificate: Certificate, key: keys.UnlockedKey) -> Callable[..., bytes]:
+    """Return ``sign(document, **options) -> bytes`` for an unlocked key, its revocation data fetched once."""
     ctx = context()
     hierarchy = ctx.hierarchy()
     chain = (hierarchy.issuing, hierarchy.root)
-    with _translated():
-        _upgrade(certificate, passphrase)
-    with _translated(), keys.unlock(ctx.hsm, certificate.key_blob, passphrase) as key:
-        data = revocation_data(certificate)  # only once the passphrase opened the key
+    data = revocation_data(certificate)
 
-        def sign(document: bytes, **options) -> bytes:
-            options.setdefault("revocation", data)
-            options.setdefault("style", STAMP_STYLE)
-            level = pdf.PadesLevel(options.get("level", pdf.PadesLevel.B_LT))
-            options.setdefault("prepared", ctx.prepared((certificate.serial, level), options["revocation"]))
-            with _translated():
-                return pdf.sign_pdf(document, key, certificate.der, chain, timestamper=ctx.timestamper(), **options)
+    def sign(document: bytes, **options) -> bytes:
+        options.setdefault("revocation", data)
+        options.setdefault("style", STAMP_STYLE)
+        level = pdf.PadesLevel(options.get("level", pdf.PadesLevel.B_LT))
+        options.setdefault("prepared", ctx.prepared((certificate.serial, level), options["revocation"]))
+        with _translated():
+            return pdf.sign_pdf(document, key, certificate.der, chain, timestamper=ctx.timestamper(), **options)
 
-        yield sign
+    return sign
+
+
+@_translated()
+def issue_seal_certificate(organization: str, name: str, actor: Actor) -> tuple[Certificate, bytes]:
+    """Make a seal key in the HSM and issue its organisation certificate; return the row (added) and the blob's secret.
+
+    The secret opens the key blob stored on the row; the caller keeps it only encrypted (:mod:`app.domain.seals`).
+    """
+    ctx = context()
+    made = seal_keys.generate(ctx.hsm, ctx.pki.subscriber_key_bits)
+    cert = ca.issue_seal(ctx.hsm, ctx.pki, ctx.hierarchy(), made.public_key, organization, name)
+    return _record_certificate(cert, CertificateKind.SEAL, actor, key_blob=made.blob), made.secret
+
+
+def seal_policy_oid() -> str:
+    """Return the certificate policy OID that marks a certificate as an agency seal."""
+    return ca.seal_policy_oid(context().pki)
+
+
+@_translated()
+def seal_code_key(seal_context: str, code: str) -> tuple[str, bytes]:
+    """Return a seal code's lookup hash and the key its copy of the seal secret is encrypted under (HSM-keyed)."""
+    return seal_keys.code_key(context().hsm, seal_context, code)
+
+
+@_translated()
+def seal_rest_key(seal_context: str) -> bytes:
+    """Return the key the seal's resting copy of its secret is encrypted under (HSM-keyed)."""
+    return seal_keys.rest_key(context().hsm, seal_context)
+
+
+seal_encrypt = seal_keys.encrypt
+
+
+@_translated()
+def seal_decrypt(key: bytes, data: bytes, aad: bytes) -> bytes:
+    """Return what :func:`seal_encrypt` encrypted under ``key``.
+
+    :raises PassphraseDoesNotOpen: ``key`` does not open it.
+    """
+    return seal_keys.decrypt(key, data, aad)
+
+
+@contextmanager
+def seal_unlocked(certificate: Certificate, secret: bytes) -> Iterator[Callable[..., bytes]]:
+    """Open a seal's key with its secret once and yield ``sign(document, **options) -> bytes`` as :func:`unlocked` does.
+
+    :raises PassphraseDoesNotOpen: the secret does not open the key.
+    :raises KeyServiceUnavailable: the HSM failed.
+    """
+    with _translated(), seal_keys.unlock(context().hsm, certificate.key_blob, secret) as key:
+        yield _signing(certificate, key)
+
+
+def seal_stamp(agency: str, seal_name: str, qr_url: str | None, image: bytes | None = None) -> dict[str, Any]:
+    """Return the signing options drawing a seal's stamp: the agency in bold, the seal's name, date, QR and statement."""
+    return {"stamp": Stamp(name=agency, position=seal_name, qr_url=qr_url, image=image), "style": SEAL_STAMP_STYLE}
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -606,12 +680,12 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def _logs_failure(function: Callable[..., T]) -> Callable[..., T]:
-    """Log a refused hash signing (CSC) at WARNING: whose certificate, how many hashes, why; never the passphrase."""
+    """Log a refused hash signing (CSC) at WARNING: whose certificate, how many hashes, why; never the key."""
 
     @functools.wraps(function)
-    def logged(certificate: Certificate, passphrase: str, digests: list[bytes], *args, **kwargs) -> T:
+    def logged(certificate: Certificate, wrapped: bytes, digests: list[bytes], *args, **kwargs) -> T:
         try:
-            return function(certificate, passphrase, digests, *args, **kwargs)
+            return function(certificate, wrapped, digests, *args, **kwargs)
         except DomainError as exc:
             log.warning("signing failed: account %s, certificate %s via csc, %d hash(es): %s",
                         certificate.account_id, certificate.serial, len(digests), failure_reason(exc))
@@ -621,15 +695,12 @@ def _logs_failure(function: Callable[..., T]) -> Callable[..., T]:
 
 
 @_logs_failure
-def sign_digests(certificate: Certificate, passphrase: str, digests: list[bytes], algorithm: str = "sha256") -> list[bytes]:
-    """Unlock the subscriber key once and sign each precomputed hash (RSA PKCS#1 v1.5).
+def sign_digests(certificate: Certificate, wrapped: bytes, digests: list[bytes], algorithm: str = "sha256") -> list[bytes]:
+    """Unwrap the certificate's KEK-wrapped key (from :func:`check_passphrase`) once and sign each hash (RSA PKCS#1 v1.5).
 
-    :raises PassphraseDoesNotOpen: the passphrase does not open the key.
-    :raises KeyServiceUnavailable: the HSM failed.
+    :raises KeyServiceUnavailable: the HSM failed, or it cannot unwrap ``wrapped``.
     """
-    with _translated():
-        _upgrade(certificate, passphrase)
-    with _translated(), keys.unlock(context().hsm, certificate.key_blob, passphrase) as key:
+    with _translated(), keys.unlock_wrapped(context().hsm, wrapped) as key:
         return [key.sign_digest(digest, algorithm) for digest in digests]
 
 

@@ -11,6 +11,7 @@ from .outbox import OutboxMessage
 from .registry import AsnRecord, PopulationRecord
 from .renewal import ExpiryReminder, RenewalRequest
 from .request_letter import DispositionStep, RequestLetter
+from .seal import Seal, SealActivation, SealCode, SealedDocument
 from .signing import AuthenticatorDevice, SignedDocument, Workflow, WorkflowSigner, WorkflowStatus
 from .suspension import ReactivationDocument, Suspension
 from .token import LinkToken, OtpCode
@@ -41,6 +42,10 @@ __all__ = [
     "RenewalRequest",
     "RequestLetter",
     "Role",
+    "Seal",
+    "SealActivation",
+    "SealCode",
+    "SealedDocument",
     "SignedDocument",
     "SubscriberProfile",
     "Suspension",

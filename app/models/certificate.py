@@ -19,6 +19,7 @@ class CertificateKind(enum.StrEnum):
     SUBSCRIBER = "subscriber"
     OCSP = "ocsp"
     TSA = "tsa"
+    SEAL = "seal"  # an agency's electronic seal (organisation certificate)
 
 
 class Certificate(db.Model):

@@ -56,6 +56,9 @@ class SignedDocument(db.Model):
     acting_as: Mapped[str] = mapped_column(String(200), default="")
     via: Mapped[str] = mapped_column(String(16), default="portal")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # eSign v1: the API client that may download the file until ``kept_until`` (then the sweep deletes it)
+    api_client_id: Mapped[int | None] = mapped_column(ForeignKey("api_clients.id"))
+    kept_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
 
 
 class Workflow(db.Model):

@@ -68,6 +68,8 @@ MESSAGES: dict[str, Message] = {
     "data_change_confirm": Message({"name": NAME, "hours": 48}, ("data_change",)),
     # signing
     "api_sign_code": Message({"minutes": 5, "count": 3}, ("code",)),
+    "seal_activation_code": Message({"agency": "Dinas Kominfo Kota Contoh", "seal": "Segel Surat Keluar",
+                                     "client": "aplikasi-persuratan", "minutes": 10}, ("code",)),
     "workflow_turn": Message({"name": NAME, "owner": "Siti Aminah", "title": "Nota Dinas Nomor 12/2026", "position": 2,
                               "total": 3, "link": "https://paraf.contoh.go.id/alur/abc123"}),
     "workflow_declined": Message({"name": "Siti Aminah", "signer": NAME, "title": "Nota Dinas Nomor 12/2026",

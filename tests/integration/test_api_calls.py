@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import logging
 import re
@@ -11,7 +12,16 @@ import pytest
 from asn1crypto import x509
 from sqlalchemy import select
 
-from app.api.openapi import EXAMPLE_EMAIL, EXAMPLE_NIK, EXAMPLE_PASSPHRASE, spec
+from app.api.openapi import (
+    EXAMPLE_ACTIVATION_CODE,
+    EXAMPLE_DOCUMENT,
+    EXAMPLE_EMAIL,
+    EXAMPLE_NIK,
+    EXAMPLE_PASSPHRASE,
+    EXAMPLE_SEAL,
+    EXAMPLE_SEALING_CODE,
+    spec,
+)
 from app.extensions import db
 from app.lifecycle import AccountStatus, CertificateStatus
 from app.models import Account, AuditEvent, Certificate, OtpCode, OutboxMessage, SubscriberProfile
@@ -19,6 +29,7 @@ from app.models.types import utcnow
 from app.platform import notifications
 from tests.api_helpers import b64
 from tests.pdfs import make_pdf
+from tests.seal_helpers import code_sent_to, issue_seal
 
 pytestmark = pytest.mark.slow
 
@@ -185,10 +196,12 @@ def test_totp_request_errors(app, client, caller):
         assert post(client, caller, "/api/v2/sign/get/totp", body).get_json()["status_code"] == code, body
 
 
-def _substitute(value, caller):
-    """Replace the example subscriber's values by the test subscriber's."""
+def _substitute(value, caller, values: dict[str, str]):
+    """Replace the example subscriber's, seal's and codes' values by the test's own."""
     text = json.dumps(value)
     text = text.replace(EXAMPLE_NIK, caller.nik).replace(EXAMPLE_EMAIL, caller.subscriber.email)
+    for example, real in values.items():
+        text = text.replace(example, real)
     return json.loads(text.replace(EXAMPLE_PASSPHRASE, caller.subscriber.passphrase))
 
 
@@ -199,29 +212,53 @@ def _keys_match(answer, example) -> bool:
     return isinstance(answer, list) if isinstance(example, list) else True
 
 
-def test_openapi_examples_replay_against_the_endpoints(client, caller):
+def _multipart(example: dict) -> dict:
+    """Return a multipart body of an example: ``"<PDF>"`` stands for a one-page PDF."""
+    return {name: (io.BytesIO(make_pdf()), "surat.pdf") if value == "<PDF>" else value for name, value in example.items()}
+
+
+def test_openapi_examples_replay_against_the_endpoints(app, client, caller):
+    """Every example request of the document, in its order, answers 200 in the shape of the example answer."""
     document = client.get("/api/v2/openapi.json").get_json()
     assert document == json.loads(json.dumps(spec())) and document["openapi"].startswith("3.1")
     page = client.get("/api/v2/docs")
     assert page.status_code == 200 and b"timestampInfomation" in page.data and b"4007" in page.data
     assert b"<strong>" in page.data and b"**" not in page.data  # descriptions rendered, not raw markdown
+    seal = issue_seal(app)
+    with app.app_context():
+        domain = db.session.get(Account, caller.subscriber.id).agency.email_domain
+    values = {EXAMPLE_SEAL: seal.id_subscriber, "@demo.go.id": f"@{domain}", "3171010101900099": "3171010101905" + "%03d" % (caller.subscriber.id % 1000)}
     replayed = 0
-    for path, item in document["paths"].items():
+    for path, item in spec()["paths"].items():  # in the document's order (the served JSON sorts its keys)
         for method, operation in item.items():
-            ok = operation["responses"]["200"]["content"]["application/json"]["examples"]
-            example_answer = next(iter(ok.values()))["value"]
-            requests = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("examples", {})
+            headers = seal.headers if path.startswith("/api/v2/seal/") else caller.headers
+            content = operation.get("requestBody", {}).get("content", {})
             if method == "get":
-                url = path.replace("{id}", caller.nik)
-                answers = [client.get(url, headers=caller.headers)]
+                url = (path.replace("{id}", caller.nik).replace("{nik}", caller.nik)
+                       .replace("{id_dokumen}", values.get(EXAMPLE_DOCUMENT, EXAMPLE_DOCUMENT)))
+                answers = [client.get(url, headers=headers)]
+            elif "multipart/form-data" in content:
+                answers = [client.post(path, data=_multipart(_substitute(example["value"], caller, values)),
+                                       headers=headers, content_type="multipart/form-data")
+                           for example in content["multipart/form-data"]["examples"].values()]
             else:
-                answers = [client.post(path, json=_substitute(example["value"], caller), headers=caller.headers)
-                           for example in requests.values()]
+                answers = [client.post(path, json=_substitute(example["value"], caller, values), headers=headers)
+                           for example in content["application/json"]["examples"].values()]
+            ok = operation["responses"]["200"]
             for answer in answers:
                 replayed += 1
                 assert answer.status_code == 200, (path, answer.get_json())
+                if "application/pdf" in ok["content"]:
+                    assert answer.mimetype == "application/pdf" and answer.data.startswith(b"%PDF")
+                    values[EXAMPLE_DOCUMENT] = answer.headers["id_dokumen"]
+                    continue
+                example_answer = next(iter(ok["content"]["application/json"]["examples"].values()))["value"]
                 assert _keys_match(answer.get_json(), example_answer), (path, answer.get_json())
-    assert replayed >= 8
+            if path == "/api/v2/seal/get/activation":  # the custodian's mailed code, for the calls after it
+                values[EXAMPLE_ACTIVATION_CODE] = code_sent_to(app, seal.head_id)
+            if path == "/api/v2/seal/get/totp":
+                values[EXAMPLE_SEALING_CODE] = answers[-1].get_json()["totp"]
+    assert replayed >= 17
     errors = {row["status_code"] for row in document["x-error-table"]}
     assert len(errors) == len(document["x-error-table"])
 
@@ -230,6 +267,6 @@ def test_unknown_path_and_wrong_method_answer_from_the_error_table(client, calle
     unknown = client.post("/api/v2/sign/docx", headers=caller.headers, json={})
     assert unknown.status_code == 404 and unknown.get_json()["status_code"] == 4008
     wrong = client.get("/api/v2/sign/pdf", headers={**caller.headers, "Accept-Language": "en"})
+    sentence = "This HTTP method is not used for this address; see /api/v2/docs."
     assert wrong.status_code == 405 and wrong.get_json() == {
-        "status_code": 4009, "error": "method_not_allowed",
-        "message": "This HTTP method is not used for this address; see /api/v2/docs."}
+        "status_code": 4009, "error_code": "method_not_allowed", "error": sentence, "message": sentence}

@@ -80,7 +80,8 @@ def test_one_properties_element_applies_to_all_and_tag_places_stamp(client, call
 def test_all_or_nothing_when_one_file_is_bad(app, client, caller):
     response = sign(client, caller, [make_pdf(), b"not a pdf at all"])
     assert response.status_code == 415
-    assert response.get_json() == {"status_code": 4103, "message": "Berkas ke-2 bukan PDF.", "error": "file_not_pdf", "index": 2}
+    assert response.get_json() == {"status_code": 4103, "message": "Berkas ke-2 bukan PDF.", "error": "Berkas ke-2 bukan PDF.",
+                                   "error_code": "file_not_pdf", "index": 2}
     assert count_documents(app, caller.subscriber.id) == 0
 
 
@@ -149,8 +150,9 @@ def test_wrong_passphrase_counts_then_locks(app, client, caller):
     first = client.post("/api/v2/sign/pdf", headers=caller.headers,
                         json={"nik": caller.nik, "file": [b64(make_pdf())], **wrong})
     assert first.status_code == 403
-    assert first.get_json() == {"status_code": 2042, "error": "wrong_passphrase", "remaining": 4,
-                                "message": "Passphrase salah. Sisa 4 percobaan sebelum penandatanganan dikunci."}
+    sentence = "Passphrase salah. Sisa 4 percobaan sebelum penandatanganan dikunci."
+    assert first.get_json() == {"status_code": 2042, "error_code": "wrong_passphrase", "remaining": 4,
+                                "error": sentence, "message": sentence}
     english = client.post("/api/v2/sign/pdf", headers={**caller.headers, "Accept-Language": "en-US,en;q=0.9"},
                           json={"nik": caller.nik, "file": [b64(make_pdf())], **wrong})
     assert english.get_json()["message"] == "Wrong passphrase. 3 tries left before signing locks."

@@ -92,8 +92,8 @@ def test_an_audit_write_that_fails_is_still_an_api_answer(client, caller, monkey
     def locked(*_args, **_kwargs):
         raise OperationalError("INSERT INTO audit_events …", {}, sqlite3.OperationalError("database is locked"))
 
-    monkeypatch.setattr("app.api.views.record", locked)
+    monkeypatch.setattr("app.api.calls.record", locked)
     response = client.post("/api/v2/user/check/status", json={"nik": caller.nik}, headers=caller.headers)
     assert response.status_code == 503
-    assert response.get_json() == {"status_code": 5030, "error": "server_error",
-                                   "message": "Permintaan gagal di server; coba lagi."}
+    sentence = "Permintaan gagal di server; coba lagi."
+    assert response.get_json() == {"status_code": 5030, "error_code": "server_error", "error": sentence, "message": sentence}

@@ -7,12 +7,22 @@ from sqlalchemy import delete, func, select, update
 
 from app import lifecycle
 from app.extensions import db
-from app.lifecycle import AccountStatus, CertificateStatus, ChangeState, Forbidden, OutboxStatus, Stale, WorkflowStatus
+from app.lifecycle import (
+    AccountStatus,
+    CertificateStatus,
+    ChangeState,
+    Forbidden,
+    OutboxStatus,
+    SealStatus,
+    Stale,
+    WorkflowStatus,
+)
 from app.models import AuditEvent, OutboxMessage
 from app.platform.audit import Actor
 
 STATUSES = {"account": [None, *AccountStatus], "certificate": [None, *CertificateStatus],
-            "data_change": [None, *ChangeState], "workflow": [None, *WorkflowStatus], "outbox": [None, *OutboxStatus]}
+            "data_change": [None, *ChangeState], "workflow": [None, *WorkflowStatus], "outbox": [None, *OutboxStatus],
+            "seal": [None, *SealStatus]}
 PAIRS = [
     (kind, status, action)
     for kind, statuses in STATUSES.items()
@@ -48,7 +58,7 @@ def test_every_action_and_status_is_covered():
     assert set(lifecycle.ACTIONS["outbox"]) == {"queue", "claim", "deliver", "retry", "fail", "requeue"}
     assert len(PAIRS) == (8 * len(lifecycle.ACTIONS["account"]) + 5 * len(lifecycle.ACTIONS["certificate"])
                           + 7 * len(lifecycle.ACTIONS["data_change"]) + 4 * len(lifecycle.ACTIONS["workflow"])
-                          + 5 * len(lifecycle.ACTIONS["outbox"]))
+                          + 5 * len(lifecycle.ACTIONS["outbox"]) + 7 * len(lifecycle.ACTIONS["seal"]))
 
 
 def test_workflow_and_outbox_moves_are_the_procedures_own():

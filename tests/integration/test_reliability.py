@@ -18,13 +18,15 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.domain import keys
-from app.domain.key_errors import KeyServiceUnavailable, PassphraseDoesNotOpen
+from app.domain.key_errors import KeyServiceUnavailable
 from app.domain.signing import signatures
 from app.extensions import db
 from app.models import Account, Certificate, LoopHeartbeat, OutboxMessage
 from app.models.types import utcnow
 from app.platform import heartbeats, notifications
 from app.platform.audit import Actor
+from signer import keys as signer_keys
+from signer.errors import HsmUnavailable
 from tests import key_pool
 from tests.conftest import CHEAP_HASHES
 from tests.pdfs import make_pdf
@@ -225,8 +227,13 @@ def test_every_failed_signing_is_logged_with_who_what_why_and_no_secret(signer_a
         signatures.sign_documents(account, wrong, [upload], signatures.Placement(), signatures.Details(),
                                   Actor("rina"), via="api")
     db.session.commit()  # the wrong try counts, as the views keep it
-    with pytest.raises(PassphraseDoesNotOpen):
-        keys.sign_digests(certificate, wrong, [b"\x00" * 32])
+
+    def token_gone(*args, **kwargs):
+        raise HsmUnavailable("cannot unwrap the subscriber key") from RuntimeError("token gone")
+
+    monkeypatch.setattr(signer_keys, "unlock_wrapped", token_gone)
+    with pytest.raises(KeyServiceUnavailable):  # a CSC SAD's wrapped key, with the HSM gone
+        keys.sign_digests(certificate, b"wrapped", [b"\x00" * 32])
 
     def hsm_down(*args, **kwargs):
         raise KeyServiceUnavailable() from RuntimeError("token gone")
@@ -241,7 +248,7 @@ def test_every_failed_signing_is_logged_with_who_what_why_and_no_secret(signer_a
     assert lines == [
         f"signing failed: account {account.id} (rina) via api, 1 document(s): PassphraseWrong (status 422)",
         (f"signing failed: account {account.id}, certificate {certificate.serial} via csc, 1 hash(es): "
-         "PassphraseDoesNotOpen (status 422) <- WrongPassphrase"),
+         "KeyServiceUnavailable (status 503) <- HsmUnavailable <- RuntimeError"),
         (f"signing failed: account {account.id} (rina) via portal, workflow 77, 1 document(s): "
          "SigningRefused (status 409) <- KeyServiceUnavailable <- RuntimeError"),
     ]

@@ -21,6 +21,7 @@ from app.csc import sad
 from app.domain.accounts.passwords import hash_password
 from app.domain.certificates import data_changes, suspensions
 from app.domain.enrolment import csv_import, request_letters
+from app.domain.seals import requests as seal_requests
 from app.domain.signing import workflows
 from app.domain.signing.signatures import Upload
 from app.extensions import db
@@ -82,6 +83,7 @@ def _side(app: Flask, agency: AgencyRef, elsewhere: AgencyRef) -> tuple[Side, di
     client.passphrase = subscriber.passphrase
     signed_batch, public_id, open_batch = _signed_batch(client)
     _name, _headers = make_client(app, [agency.id])
+    seal_decider = create_staff(app, Role.CENTRAL_RA)
     actor = Actor("matrix")
     with app.app_context():
         workflow_owner = db.session.get(Account, subscriber.id)
@@ -103,11 +105,15 @@ def _side(app: Flask, agency: AgencyRef, elsewhere: AgencyRef) -> tuple[Side, di
         job = csv_import.start(agency.id, b"name,nik,nip,email,phone\r\n", verifier.id)
         device = db.session.query(AuthenticatorDevice).filter_by(account_id=colleague.id).one()
         api_client = db.session.query(ApiClient).filter_by(name=_name).one()
+        seal = seal_requests.request_seal(agency.id, f"Segel Matriks {prefix}", db.session.get(Account, head.id), actor)
+        seal_requests.approve_seal(seal, db.session.get(Account, seal_decider.id), actor)
+        seal_requests.issue_seal(seal, actor)
         values = {
             "account_id": target.id, "suspended": suspended.id, "change_id": change.id, "migration": migration.id, "suspension_id": suspension.id, "document_id": document.id,
             "letter_id": letter.id, "step_id": letter.steps[0].id, "agency_id": agency.id, "client_id": api_client.id,
             "device_id": device.id, "job_id": job.id, "batch_id": signed_batch, "open_batch": open_batch,
             "public_id": public_id, "workflow": workflow.public_id, "who": db.session.get(Account, subscriber.id).profile.nik,
+            "seal_id": seal.id,
         }
         db.session.get(Account, subscriber.id).password_hash = hash_password("Matriks#2026")  # may sign in (CSC)
         db.session.commit()
@@ -152,11 +158,13 @@ def world(app: Flask) -> World:
 
 
 FIXED = {"token": "tautan-yang-tidak-ada", "name": "root", "issuer": "issuing", "filename": "app.css",
-         "which": "formulir", "index": 0, "page": 0}
+         "which": "formulir", "index": 0, "page": 0, "activation_id": 0}
 OBJECT_KEYS = {  # endpoint -> {URL variable: key in Side.values} where the variable is not the plain object
     "agency_head.form": {"change_id": "migration"},
     "agency_head.form_pdf": {"change_id": "migration"},
     "agency_head.sign": {"change_id": "migration"},
+    "api_v1.download": {"id_dokumen": "public_id"},
+    "api_v1.user_status": {"nik": "who"},
     "ra.signed_form": {"change_id": "migration"},
     "verifier.data_change_pdf": {"change_id": "migration"},
     "verifier.legalise_reactivation": {"account_id": "suspended"},

@@ -75,8 +75,8 @@ def test_thirty_wrong_api_logins_get_429_while_the_right_secret_works_from_anoth
     last = answers[-1]
     assert 0 < int(last.headers["Retry-After"]) <= 600
     wait = last.headers["Retry-After"]
-    assert last.get_json() == {"status_code": 4010, "error": "too_many_requests",
-                               "message": f"Terlalu banyak permintaan; coba lagi dalam {wait} detik."}
+    sentence = f"Terlalu banyak permintaan; coba lagi dalam {wait} detik."
+    assert last.get_json() == {"status_code": 4010, "error_code": "too_many_requests", "error": sentence, "message": sentence}
     assert attacker.post("/api/v2/user/check/status", json=body, headers=caller.headers).status_code == 429
 
     owner = from_address(app, "198.51.100.20")
@@ -170,4 +170,4 @@ def test_otp_requests_and_verify_uploads_are_limited_per_address_or_client(app, 
     api = [visitor.post("/api/v2/verify/pdf", json={}, headers=caller.headers) for _ in range(4)]
     assert [answer.status_code for answer in api[:3]] == [400] * 3  # the API counts per client, not with the page
     api = from_address(app, "203.0.113.61").post("/api/v2/verify/pdf", json={}, headers=caller.headers)
-    assert api.status_code == 429 and api.get_json()["error"] == "too_many_requests" and "Retry-After" in api.headers
+    assert api.status_code == 429 and api.get_json()["error_code"] == "too_many_requests" and "Retry-After" in api.headers

@@ -28,7 +28,7 @@ from ..enrolment import identity, issuance, otp, registration
 from ..enrolment.registration import AGREEMENT_VERSION
 from ..errors import Conflict, InputError
 from ..key_errors import KeyServiceUnavailable
-from ..signing import signatures
+from ..signing import retention, signatures
 
 PASSPHRASE_RESET = "passphrase_reset"
 
@@ -67,6 +67,7 @@ class SweepResult:
     expired: int = 0
     reminded: int = 0
     crls: tuple[str, ...] = ()
+    documents: int = 0  # eSign v1 documents past their retention, deleted
 
 
 def history(account: Account) -> list[Certificate]:
@@ -378,9 +379,10 @@ def _remind(now: datetime) -> int:
 
 
 def sweep(now: datetime | None = None) -> SweepResult:
-    """Mark certificates past ``not_after`` EXPIRED, send the due expiry reminders once each, re-sign stale CRLs.
+    """Mark certificates past ``not_after`` EXPIRED, send the due expiry reminders once each, re-sign stale CRLs,
+    delete the eSign v1 documents past their retention.
 
-    ``now`` moves the certificate clock (for tests); CRLs are always signed at the real time.
+    ``now`` moves the certificate and retention clock (for tests); CRLs are always signed at the real time.
     """
     now = now or utcnow()
     expired = _expire(now)
@@ -390,4 +392,4 @@ def sweep(now: datetime | None = None) -> SweepResult:
         if keys.crl_is_stale(keys.latest_crl(issuer)):
             keys.publish_crl(issuer)
             crls.append(issuer)
-    return SweepResult(expired=expired, reminded=reminded, crls=tuple(crls))
+    return SweepResult(expired=expired, reminded=reminded, crls=tuple(crls), documents=retention.sweep(now))

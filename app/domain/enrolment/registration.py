@@ -49,6 +49,16 @@ class Registration:
     letter_id: int | None = None  # F16: the completed request letter, when the agency requires one
 
 
+class AlreadyRegistered(InputError):
+    """The e-mail or the NIK is already an account's; ``field`` says which."""
+
+    status = 409
+
+
+class NoAgencyForDomain(InputError):
+    """The e-mail's domain is not the domain of any agency it may belong to."""
+
+
 def _clean_email(raw: str, field: str = "email") -> str:
     email = (raw or "").strip().lower()
     local, _, domain = email.partition("@")
@@ -78,9 +88,9 @@ def _invalid(field: str):
 
 def check_unique(email: str, nik: str) -> None:
     if db.session.execute(select(Account.id).where(Account.email == email)).first():
-        raise InputError(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
+        raise AlreadyRegistered(gettext("E-mail ini sudah terdaftar. Gunakan e-mail lain atau kirim ulang tautan aktivasi."), "email")
     if db.session.execute(select(SubscriberProfile.account_id).where(SubscriberProfile.nik == nik)).first():
-        raise InputError(gettext("NIK ini sudah terdaftar di Paraf."), "nik")
+        raise AlreadyRegistered(gettext("NIK ini sudah terdaftar di Paraf."), "nik")
 
 
 def validate_registration(raw: dict, agency: Agency) -> Registration:
@@ -139,10 +149,7 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
     _invalid("nik")(identity.parse_nik, nik.strip())
     registry_email = _clean_email(registry_email, "registry_email")
     agency_email = _clean_email(agency_email, "agency_email")
-    domain = agency_email.rsplit("@", 1)[1]
-    agencies = db.session.execute(select(Agency)).scalars().all()
-    matching = [a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())]
-    agency = max(matching, key=lambda a: len(a.email_domain), default=None)  # the most specific domain wins
+    agency = agency_of_email(agency_email, db.session.execute(select(Agency)).scalars().all())
     if agency is None:
         raise InputError(gettext("Domain e-mail dinas ini tidak terdaftar pada instansi mana pun di Paraf."), "agency_email")
     person = registries.registry().find_person(nik.strip())
@@ -158,6 +165,36 @@ def self_register(nik: str, registry_email: str, agency_email: str, actor: Actor
     _send_activation(account)
     db.session.flush()
     return account
+
+
+def agency_of_email(email: str, agencies: list[Agency]) -> Agency | None:
+    """Return the agency whose e-mail domain the address has (the most specific domain wins), or None."""
+    domain = email.rsplit("@", 1)[1]
+    matching = [a for a in agencies if domain == a.email_domain.lower() or domain.endswith("." + a.email_domain.lower())]
+    return max(matching, key=lambda a: len(a.email_domain), default=None)
+
+
+def register_in(agencies: list[Agency], name: str, email: str, nik: str, phone: str, actor: Actor) -> Account:
+    """Register a person (an integrated application's call) in the one of ``agencies`` their e-mail's domain picks.
+
+    The agency's rules apply as for a verifier's registration; the activation e-mail is queued.
+
+    :raises InputError: a value is not valid (``field`` names it).
+    :raises NoAgencyForDomain: the e-mail's domain is none of these agencies'.
+    :raises request_letters.LetterError: the agency registers only with a request letter (through its verifier).
+    :raises AlreadyRegistered: the e-mail or the NIK is already registered.
+    """
+    name = _invalid("name")(identity.check_name, name)
+    nik = nik.strip()
+    _invalid("nik")(identity.parse_nik, nik)
+    phone = _invalid("phone")(identity.normalise_phone, phone) if phone else ""
+    email = _clean_email(email)
+    agency = agency_of_email(email, agencies)
+    if agency is None:
+        raise NoAgencyForDomain(gettext("Domain e-mail ini bukan domain instansi yang dapat didaftarkan."), "email")
+    request_letters.required_letter(agency, None)
+    registration = Registration(name=name, nik=nik, nip="", email=email, phone=phone)
+    return register(agency, registration, replace(actor, agency_id=agency.id))
 
 
 def resend_activation(account: Account, actor: Actor) -> None:

@@ -107,13 +107,15 @@ class Placement:
 
 @dataclass(frozen=True)
 class Details:
-    """What the signature says: reason, location, contact, an optional acting position ("Plh."/"Plt.") and stamp image."""
+    """What the signature says: reason, location, contact, an optional acting position ("Plh."/"Plt."), stamp image and
+    QR code target (the signature's public record unless given)."""
 
     reason: str = ""
     location: str = ""
     acting_as: str = ""
     contact_info: str = ""
     image: bytes | None = None
+    qr_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -321,14 +323,14 @@ def _wrong_passphrase(account: Account, actor: Actor, count: int) -> PassphraseW
     )
 
 
-def check_passphrase(account: Account, certificate: Certificate, passphrase: str, actor: Actor) -> None:
-    """Check that the passphrase opens the key, as a counted try (the caller commits either way).
+def check_passphrase(account: Account, certificate: Certificate, passphrase: str, actor: Actor) -> bytes:
+    """Return the KEK-wrapped key the passphrase opens, checked as a counted try (the caller commits either way).
 
     :raises PassphraseWrong: wrong, with tries left.
     :raises SigningLocked: no try left, or wrong and that was the last try.
     """
     with passphrase_try(account, actor):
-        keys.check_passphrase(certificate, passphrase)
+        return keys.check_passphrase(certificate, passphrase)
 
 
 def _logs_failure(function):
@@ -382,7 +384,7 @@ def sign_documents(
                 where, info = upload.placement or placement, upload.details or details
                 record_id = public_id()
                 stamp = keys.Stamp(name=display_name(account), position=info.acting_as or position,
-                              qr_url=public_url("verify.record", public_id=record_id), image=info.image)
+                              qr_url=info.qr_url or public_url("verify.record", public_id=record_id), image=info.image)
                 options = {"level": level, "reason": info.reason or None, "location": info.location or None,
                            "contact_info": info.contact_info or None}
                 if where.field:

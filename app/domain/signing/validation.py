@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...lifecycle import CertificateStatus
-from ...models import Certificate, SignedDocument, Workflow, WorkflowSigner
+from ...models import Certificate, SealedDocument, SignedDocument, Workflow, WorkflowSigner
 from ...models.types import utcnow
 from .. import keys
 from ..key_errors import DamagedSignatures, DocumentUnusable
@@ -43,13 +43,23 @@ def certificate_state(certificate: Certificate) -> CertificateState:
                             certificate.not_after)
 
 
+def is_seal(report: SignatureReport) -> bool:
+    """Return whether a signature was made with an agency's electronic seal: its certificate has the seal policy."""
+    return keys.seal_policy_oid() in report.signer_policies
+
+
 @dataclass(frozen=True)
 class CheckedSignature:
     """One signature's report, with Paraf's record of it and its certificate's status now, when Paraf issued it."""
 
     report: SignatureReport
-    record: SignedDocument | None = None
+    record: SignedDocument | SealedDocument | None = None
     certificate: CertificateState | None = None
+
+    @property
+    def seal(self) -> bool:
+        """Return whether this signature is an agency's electronic seal rather than a person's."""
+        return is_seal(self.report)
 
     @property
     def revoked_after_signing(self) -> bool:
@@ -112,12 +122,16 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
         ) from exc
     except DocumentUnusable as exc:
         raise refused(filename, exc) from exc
-    records = db.session.execute(
-        select(SignedDocument, Certificate.serial)
-        .join(Certificate, Certificate.id == SignedDocument.certificate_id)
-        .where(SignedDocument.signed_sha256.in_(revision_hashes(data)))
-    ).all()
-    by_serial = {serial: document for document, serial in records}
+    hashes = revision_hashes(data)
+    by_serial = {
+        serial: document
+        for model in (SignedDocument, SealedDocument)
+        for document, serial in db.session.execute(
+            select(model, Certificate.serial)
+            .join(Certificate, Certificate.id == model.certificate_id)
+            .where(model.signed_sha256.in_(hashes))
+        ).all()
+    }
     serials = {keys.serial_hex(report.signer_serial) for report in reports if report.signer_serial is not None}
     certificates = {
         row.serial: certificate_state(row)
@@ -134,7 +148,9 @@ def check_pdf(filename: str, data: bytes, password: str | None = None) -> Docume
 class RecordView:
     """What the public record of a signature shows."""
 
-    document: SignedDocument
+    document: SignedDocument | SealedDocument
+    seal: bool
+    """The record is of a document sealed with an agency's electronic seal: the signer is the agency."""
     signer_name: str
     position: str
     organization: str
@@ -147,17 +163,22 @@ class RecordView:
 
 
 def record_view(public_id: str) -> RecordView | None:
-    """Return the record behind a stamp's QR code, with the certificate's current status, or None."""
+    """Return the record behind a stamp's QR code (a signature or a seal), with the certificate's current status, or None."""
     document = db.session.execute(select(SignedDocument).where(SignedDocument.public_id == public_id)).scalar_one_or_none()
     if document is None:
+        document = db.session.execute(
+            select(SealedDocument).where(SealedDocument.public_id == public_id)).scalar_one_or_none()
+    if document is None:
         return None
+    seal = isinstance(document, SealedDocument)
     certificate = db.session.get(Certificate, document.certificate_id)
     subject = x509.Certificate.load(certificate.der).subject.native if certificate.der else {}
     state = certificate_state(certificate)
     return RecordView(
         document=document,
+        seal=seal,
         signer_name=subject.get("common_name") or certificate.subject,
-        position=document.acting_as or subject.get("title") or "",
+        position="" if seal else document.acting_as or subject.get("title") or "",
         organization=subject.get("organization_name") or "",
         certificate_serial=state.serial,
         certificate_status=state.status,
@@ -167,10 +188,12 @@ def record_view(public_id: str) -> RecordView | None:
     )
 
 
-def is_party(document: SignedDocument, account_id: int | None) -> bool:
-    """Return whether an account may see the document: its signer, or the owner or a signer of its workflow."""
+def is_party(document: SignedDocument | SealedDocument, account_id: int | None) -> bool:
+    """Return whether an account may see the document: its signer, its workflow's owner or signers, a seal's custodians."""
     if account_id is None:
         return False
+    if isinstance(document, SealedDocument):
+        return any(custodian.id == account_id for custodian in document.seal.custodians)
     if document.account_id == account_id:
         return True
     if document.workflow_id is None:
