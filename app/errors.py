@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
@@ -38,6 +38,13 @@ def respond(status: int, message: str):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _with_headers(answer, error: HTTPException):
+    """Return the answer with the headers Werkzeug sets for the error, such as a 405's ``Allow`` (RFC 9110)."""
+    answer = make_response(answer)
+    answer.headers.update((name, value) for name, value in error.get_headers() if name.lower() != "content-type")
+    return answer
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
@@ -48,10 +55,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/") and error.code in api_errors.HTTP_ERRORS:  # the API's own table
-            return api_errors.response(api_errors.ApiError(api_errors.HTTP_ERRORS[error.code]))
+            return _with_headers(api_errors.response(api_errors.ApiError(api_errors.HTTP_ERRORS[error.code])), error)
         default = MESSAGES.get(error.code or 500, error.name)
         description = error.description if error.description and not error.description.startswith(("The ", "You ")) else default
-        return respond(error.code or 500, description)
+        return _with_headers(respond(error.code or 500, description), error)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

@@ -87,6 +87,7 @@ TABLE: dict[str, str | dict[str, str]] = {
     "csc.credentials_list": "api_client=ok *=401",
     "csc.info": "*=ok",
     "csc.login": "*=401",
+    "csc.openapi": "*=ok",
     "csc.sign_hash": "api_client=refused *=401",
     "enrolment.activate": "*=410",
     "enrolment.home": "*=ok",

@@ -16,8 +16,8 @@ from ..domain.signing.signatures import Details, DocumentRefused, Placement, Upl
 from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
 from .errors import ApiError
 from .placement import stamp_box
+from .schemas import TEXT_LIMIT, blank
 
-TEXT_LIMIT = 200
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
 DOCUMENT_ERRORS = {
     "empty": "file_empty",
@@ -45,9 +45,7 @@ def body() -> dict:
 def given(data: dict, name: str) -> object:
     """Return a field's value, None when absent, empty or the literal ``"null"`` clients send for empty."""
     value = data.get(name)
-    if value == "" or (isinstance(value, str) and value.strip().lower() == "null"):
-        return None
-    return value
+    return None if blank(value) else value
 
 
 def text(data: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT) -> str | None:
@@ -60,14 +58,6 @@ def text(data: dict, name: str, required: bool = False, limit: int = TEXT_LIMIT)
     if not isinstance(value, str) or len(value) > limit:
         raise ApiError("invalid_field", field=name)
     return value.strip()
-
-
-def identity(data: dict) -> tuple[str | None, str | None]:
-    """Return the ``nik`` and ``email`` of the request (at least one), or raise."""
-    nik, email = text(data, "nik", limit=32), text(data, "email", limit=254)
-    if not nik and not email:
-        raise ApiError("missing_field", field="nik/email")
-    return nik, email
 
 
 def decode(value: object, index: int) -> bytes:
@@ -111,19 +101,9 @@ def check_pdf(data: bytes, index: int) -> None:
         raise refusal(exc, index, signing_use=True) from None
 
 
-def files(data: dict) -> list[bytes]:
-    """Return the PDFs of ``file`` (an array; one string is taken as an array of one), each checked."""
-    value = data.get("file")
-    if value is None or value == []:
-        raise ApiError("no_files") if value == [] else ApiError("missing_field", field="file")
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        raise ApiError("invalid_field", field="file")
-    maximum = int(current_app.config["API_MAX_FILES"])
-    if len(value) > maximum:
-        raise ApiError("too_many_files", max=maximum)
-    documents = [decode(item, number) for number, item in enumerate(value, start=1)]
+def files(values: list[str]) -> list[bytes]:
+    """Return the PDFs of a validated ``file`` array, each decoded and checked."""
+    documents = [decode(item, number) for number, item in enumerate(values, start=1)]
     for number, document in enumerate(documents, start=1):
         check_pdf(document, number)
     return documents
@@ -173,10 +153,8 @@ def _details(props: dict) -> Details:
     return Details(**values)
 
 
-def _one(props: object, data: bytes, index: int) -> Upload:
+def _one(props: dict, data: bytes, index: int) -> Upload:
     """Return the upload of file ``index`` with the placement and details of its properties."""
-    if not isinstance(props, dict):
-        raise ApiError("invalid_field", field="signatureProperties")
     details = _details(props)
     tampilan = str(given(props, "tampilan") or "INVISIBLE").upper()
     if tampilan not in ("VISIBLE", "INVISIBLE"):
@@ -196,15 +174,8 @@ def _one(props: object, data: bytes, index: int) -> Upload:
     return Upload(f"api-{index}.pdf", data, Placement(page=page, box=box), details)
 
 
-def uploads(data: dict, documents: list[bytes]) -> list[Upload]:
-    """Return the files with their ``signatureProperties`` (none, one for all, or one per file)."""
-    props = data.get("signatureProperties")
-    if props is None or props == []:
-        props = [{}]
-    if isinstance(props, dict):
-        props = [props]
-    if not isinstance(props, list):
-        raise ApiError("invalid_field", field="signatureProperties")
+def uploads(props: list[dict], documents: list[bytes]) -> list[Upload]:
+    """Return the files with their validated ``signatureProperties`` (one for all, or one per file)."""
     if len(props) not in (1, len(documents)):
         raise ApiError("properties_count", files=len(documents))
     chosen = props * len(documents) if len(props) == 1 else props

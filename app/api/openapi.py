@@ -11,10 +11,11 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 from .errors import ERRORS
+from .schemas import OPERATIONS, REF_TEMPLATE, Error, Operation, Unauthorized
 from .subscribers import STATUSES
 
 EXAMPLE_NIK = "3171010101900001"
-EXAMPLE_EMAIL = "pengguna.demo@demo.go.id"
+EXAMPLE_EMAIL = "pegawai.contoh@contoh.go.id"  # no demo account: a wrong passphrase locks nobody
 EXAMPLE_PASSPHRASE = "Rahasia#2026"
 EXAMPLE_SEAL = "SEAL-0123456789abcdef0123"
 EXAMPLE_ACTIVATION_CODE = "12345678"
@@ -65,324 +66,195 @@ TOO_MANY = {**_error("Too many wrong credentials from this address or for this c
             "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}}
 
 
-def _multipart(schema: dict, examples: dict) -> dict:
-    return {"content": {"multipart/form-data": {"schema": schema,
-                                                "examples": {name: {"value": value} for name, value in examples.items()}}}}
-
-
 def _pdf_answer(description: str) -> dict:
     return {"description": description, "headers": {"id_dokumen": {"schema": {"type": "string"},
                                                                    "description": "The signed document's id."}},
             "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 
 
-def _operation(summary: str, description: str, request: dict | None, responses: dict, tag: str) -> dict:
-    operation = {"summary": summary, "description": description, "tags": [tag], "security": [{"basic": []}],
-                 "responses": {**responses, "401": UNAUTHORIZED, "429": TOO_MANY}}
-    if request is not None:
-        operation["requestBody"] = {"required": True, **request}
-    return operation
+def _clean(schema):
+    """Return a generated JSON schema without pydantic's titles and ``null`` defaults."""
+    if isinstance(schema, list):
+        return [_clean(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {}
+    for key, value in schema.items():
+        if key == "properties":
+            cleaned[key] = {name: _clean(item) for name, item in value.items()}
+        elif key != "title" and not (key == "default" and value is None):
+            cleaned[key] = _clean(value)
+    return cleaned
 
 
 def _schemas() -> dict:
-    string, boolean, integer = {"type": "string"}, {"type": "boolean"}, {"type": "integer"}
+    """Return the components generated from the models of :mod:`.schemas`."""
+    generated: dict = {}
+    for model in (Error, Unauthorized, *(model for op in OPERATIONS for model in (op.request, op.answer) if model)):
+        schema = model.model_json_schema(ref_template=REF_TEMPLATE)
+        generated.update(schema.pop("$defs", {}))
+        generated[model.__name__] = schema
+    return {name: _clean(schema) for name, schema in generated.items()}
+
+
+# Answers every call can give besides its own: merged into each operation's list
+GENERIC = {413: ("The request is too large.", ("body_too_large",)),
+           429: (TOO_MANY["description"], ("too_many_requests",)),
+           503: ("The request failed on the server; try again.", ("server_error",))}
+
+
+def _responses(operation: Operation, answers: dict) -> dict:
+    """Return an operation's answers: 200 with its model, 401, then each status with its error keys."""
+    answer = operation.answer
+    responses = {"200": _pdf_answer("The signed PDF.") if answer is None else {
+        "description": answer.__doc__, **_json(_ref(answer.__name__), answers)}, "401": UNAUTHORIZED}
+    for status in sorted({*operation.errors, *GENERIC}):
+        description, keys = operation.errors.get(status) or GENERIC[status]
+        keys = dict.fromkeys((*keys, *GENERIC.get(status, ("", ()))[1]))
+        responses[str(status)] = _error(description, *keys)
+        if status == 429:
+            responses["429"]["headers"] = TOO_MANY["headers"]
+    return responses
+
+
+def _texts(pdf: str) -> dict[str, dict]:
+    """Return, by path, each operation's tag, summary, description and example requests and answers."""
+    who = {"nik": EXAMPLE_NIK}
+    seal = {"idSubscriber": EXAMPLE_SEAL}
     return {
-        "Error": {"type": "object", "required": ["status_code", "message", "error", "error_code"], "properties": {
-            "status_code": integer, "message": string,
-            "error": {"type": "string", "description": "The sentence to show the person (same as `message`)."},
-            "error_code": {"type": "string", "enum": sorted(ERRORS)},
-            "remaining": integer, "field": string, "index": integer, "tag": string}},
-        "Unauthorized": {"type": "object", "required": ["timestamp", "status", "error", "path"], "properties": {
-            "timestamp": string, "status": integer, "error": string, "path": string}},
-        "Subscriber": {"type": "object", "properties": {"nik": string, "email": string},
-                       "description": "Give `nik` or `email`."},
-        "SignatureProperties": {"type": "object", "properties": {
-            "tampilan": {"type": "string", "enum": ["VISIBLE", "INVISIBLE"]},
-            "imageBase64": {"type": "string", "description": "PNG or JPEG drawn in the stamp"},
-            "page": {"type": "integer", "minimum": 1},
-            "originX": {"type": "number"}, "originY": {"type": "number"},
-            "width": {"type": "number", "exclusiveMinimum": 0}, "height": {"type": "number", "exclusiveMinimum": 0},
-            "location": string, "reason": string, "contactInfo": string,
-            "tag_koordinat": {"type": "string", "description": "Place the stamp over the first occurrence of this text "
-                                                               "(a text the PDF lacks is 4206)."},
-            "tag": {"type": "string", "description": "The same as `tag_koordinat`."}},
-            "description": "The literal string `\"null\"` reads as an empty field."},
-        "SignRequest": {"allOf": [_ref("Subscriber"), {"type": "object", "required": ["passphrase", "file"], "properties": {
-            "passphrase": string, "totp": string,
-            "file": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
-            "signatureProperties": {"type": "array", "items": _ref("SignatureProperties")}}}]},
-        "SignResponse": {"type": "object", "required": ["time", "file"], "properties": {
-            "time": {"type": "integer", "description": "milliseconds"},
-            "file": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}}}},
-        "StatusResponse": {"type": "object", "required": ["status_code", "message", "status"], "properties": {
-            "status_code": integer, "message": string, "status": {"type": "string", "enum": list(STATUSES)}}},
-        "ChainResponse": {"type": "object", "required": ["success", "data"], "properties": {
-            "success": boolean, "data": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}}}},
-        "VerifyResponse": {"type": "object", "required": ["signatureCount", "description", "conclusion",
-                                                          "signatureInformations"], "properties": {
-            "signatureCount": integer, "description": string,
-            "conclusion": {"type": "string", "enum": ["VALID", "WARNING", "INVALID", "NO_SIGNATURE"]},
-            "signatureInformations": {"type": "array", "items": {"type": "object", "required": [
-                "id", "fieldName", "signerName", "signatureDate", "reason", "location", "integrityValid",
-                "certificateTrusted", "modified", "signatureFormat", "ltv", "lastSignature", "timestampInfomation",
-                "digestAlgorithm", "signatureAlgorithm", "certLevelCode", "certificateDetails"], "properties": {
-                "id": {"type": "string", "pattern": "^S-"}, "fieldName": string, "signerName": string,
-                "signatureDate": string, "integrityValid": boolean, "certificateTrusted": boolean, "modified": boolean,
-                "signatureFormat": string, "ltv": boolean, "lastSignature": boolean,
-                "isSeal": {"type": "boolean", "description": "An agency's electronic seal, not a person."},
-                "timestampInfomation": {"type": "object", "required": ["id", "signerName", "timestampDate"],
-                                        "properties": {"id": {"type": ["string", "null"]},
-                                                       "signerName": {"type": ["string", "null"]},
-                                                       "timestampDate": {"type": ["string", "null"]}}},
-                "certificateDetails": {"type": "array", "description": "Leaf first.", "items": {
-                    "type": "object", "required": ["id", "commonName", "issuerName", "serialNumber", "notBeforeDate",
-                                                   "notAfterDate", "signatureAlgoritm", "keyUsages"],
-                    "properties": {"id": {"type": "string", "pattern": "^C-"}, "commonName": string,
-                                   "issuerName": string, "serialNumber": {"type": "string", "pattern": "^[0-9]+$"},
-                                   "notBeforeDate": string, "notAfterDate": string, "signatureAlgoritm": string,
-                                   "keyUsages": {"type": "array", "items": string}}}}}}}}},
-        "RegisterRequest": {"type": "object", "required": ["nama", "email", "nik"], "properties": {
-            "nama": string, "email": {"type": "string", "format": "email"},
-            "nik": {"type": "string", "description": "16 digits; required by Paraf (the activation wizard needs it)."},
-            "phone": string}},
-        "SealActivationRequest": {"type": "object", "required": ["idSubscriber"], "properties": {
-            "idSubscriber": string, "totp": {"type": "string", "description": "The current activation code: refresh."}}},
-        "SealCodeRequest": {"type": "object", "required": ["idSubscriber", "totp"], "properties": {
-            "idSubscriber": string, "totp": string,
-            "data": {"type": ["integer", "string"], "description": "Documents the sealing code covers."}}},
-        "SealRequest": {"type": "object", "required": ["idSubscriber", "totp", "file"], "properties": {
-            "idSubscriber": string, "totp": {"type": "string", "description": "The sealing code (used up)."},
-            "file": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
-            "signatureProperties": {"type": "array", "items": _ref("SignatureProperties")}}},
-        "SealAnswer": {"type": "object", "required": ["success", "status_code", "message", "idSubscriber"],
-                       "properties": {"success": boolean, "status_code": integer, "message": string,
-                                      "idSubscriber": string, "totp": string, "data": integer,
-                                      "expiresAt": {"type": "string", "format": "date-time"}}},
-        "V1SignRequest": {"type": "object", "required": ["file", "nik", "passphrase"], "properties": {
-            "file": {"type": "string", "format": "binary"}, "nik": string, "passphrase": string,
-            "tampilan": {"type": "string", "enum": ["visible", "invisible"]},
-            "image": {"type": "string", "enum": ["true", "false"]},
-            "imageTTD": {"type": "string", "format": "binary"}, "linkQR": string,
-            "page": integer, "xAxis": {"type": "number"}, "yAxis": {"type": "number"},
-            "width": {"type": "number"}, "height": {"type": "number"}, "tag_koordinat": string,
-            "reason": string, "location": string, "text": string}},
-        "V1VerifyResponse": {"type": "object", "required": ["nama_dokumen", "jumlah_signature", "notes", "summary",
-                                                            "details"], "properties": {
-            "nama_dokumen": string, "jumlah_signature": integer, "notes": string, "summary": string,
-            "details": {"type": "array", "items": {"type": "object", "required": [
-                "signature_field", "info_signer", "info_tsa", "signature_document"]}}}},
+        "/api/v2/sign/pdf": {
+            "tag": "sign", "summary": "Sign PDFs",
+            "description": "Signs every file with one unlock of the subscriber's key (PAdES B-LT), all or none; `file` "
+            "in the answer is in request order. **TOTP:** Paraf keys open only with the passphrase, so `totp` is a "
+            "second factor checked together with `passphrase` (single use, covering at most the `data` documents it "
+            "was asked for); `totp` without `passphrase` is refused with 4007.",
+            "examples": {
+                "invisible": {**who, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf], "signatureProperties": [
+                    {"tampilan": "INVISIBLE", "reason": "Persetujuan", "location": "Jakarta"}]},
+                "visible": {"email": EXAMPLE_EMAIL, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf, pdf],
+                            "signatureProperties": [{"tampilan": "VISIBLE", "page": 1, "originX": 300, "originY": 40,
+                                                     "width": 240, "height": 90, "reason": "Persetujuan",
+                                                     "location": "Jakarta", "contactInfo": "tu@demo.go.id"}]},
+                "tag": {**who, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf],
+                        "signatureProperties": [{"tampilan": "VISIBLE", "tag": "#ttd#", "width": 200, "height": 80}]}},
+            "answers": {"signed": {"time": 412, "file": ["JVBERi0xLjcK..."]}}},
+        "/api/v2/sign/get/totp": {
+            "tag": "sign", "summary": "Send a signing TOTP",
+            "description": "Sends a 6-digit code to the subscriber (WhatsApp when the phone is verified, else e-mail) "
+            "covering `data` documents. The code is a second factor only; see the sign call.",
+            "examples": {"by_nik": {**who, "data": 2}},
+            "answers": {"sent": {"success": True, "status_code": 200, "message": "Kode dikirim lewat WhatsApp.",
+                                 "channel": "whatsapp", "data": 2}}},
+        "/api/v2/user/check/status": {
+            "tag": "user", "summary": "Subscriber status",
+            "description": "Statuses and their codes: " + ", ".join(f"`{s.name}` {s.code}" for s in STATUSES.values())
+            + ". A subscriber outside the client's agencies is `NOT_REGISTERED`.",
+            "examples": {"by_nik": who, "by_email": {"email": EXAMPLE_EMAIL}},
+            "answers": {"issue": {"status_code": 1111, "message": "Sertifikat aktif.", "status": "ISSUE"},
+                        "unknown": {"status_code": 2011, "message": "Pengguna tidak terdaftar.",
+                                    "status": "NOT_REGISTERED"}}},
+        "/api/v2/user/certificate/chain/{id}": {
+            "tag": "user", "summary": "Certificate chain",
+            "description": "The subscriber's certificate, the issuing CA and the root, base64 DER, leaf first.",
+            "parameters": [{"name": "id", "in": "path", "required": True, "description": "NIK or e-mail",
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 254}, "example": EXAMPLE_NIK}],
+            "answers": {"chain": {"success": True, "data": ["MIIE...", "MIIF...", "MIIF..."]}}},
+        "/api/v2/verify/pdf": {
+            "tag": "verify", "summary": "Verify a PDF",
+            "description": "Validates every signature against Paraf's root with current CRLs and the document's "
+            "embedded revocation data. `lastSignature` is true only on the last signature; `timestampInfomation` "
+            "keeps the real service's spelling.",
+            "examples": {"plain": {"file": pdf}},
+            "answers": {"unsigned": {"signatureCount": 0, "description": "Dokumen tidak memiliki tanda tangan elektronik.",
+                                     "conclusion": "NO_SIGNATURE", "signatureInformations": []}}},
+        "/api/v2/user/register": {
+            "tag": "user", "summary": "Register a user",
+            "description": "Registers the person in the client's agency that their e-mail's domain belongs to (the "
+            "most specific domain wins) and sends the activation link; the person then completes the activation wizard.",
+            "examples": {"register": {"nama": "Pegawai Baru", "email": "pegawai.baru@demo.go.id",
+                                      "nik": "3171010101900099", "phone": "081234567890"}},
+            "answers": {"registered": {
+                "success": True, "status_code": 2012, "status": "WAITING_FOR_VERIFICATION",
+                "message": "Pengguna didaftarkan di Instansi Demo; tautan aktivasi dikirim ke pegawai.baru@demo.go.id.",
+                "email": "pegawai.baru@demo.go.id", "agency": "DEMO"}}},
+        "/api/v2/seal/get/activation": {
+            "tag": "seal", "summary": "Activate a seal (or refresh its activation code)",
+            "description": "With `idSubscriber` alone, sends each custodian of the agency's seal an activation code "
+            "(e-mail or WhatsApp); the first code used starts an activation of `SEAL_ACTIVATION_HOURS`. With `totp` "
+            "(the current activation code), answers a new activation code in its place (the old one dies; the "
+            "activation is not extended). Wrong codes count: the fifth in a row locks the seal.",
+            "examples": {"activate": seal},
+            "answers": {"sent": {"success": True, "status_code": 200, "message": "Kode aktivasi dikirim ke 2 pemegang segel.",
+                                 "idSubscriber": EXAMPLE_SEAL, "expiresAt": "2026-12-02T10:00:00Z"}}},
+        "/api/v2/seal/get/totp": {
+            "tag": "seal", "summary": "Get a sealing code",
+            "description": "Answers a single-use sealing code covering `data` documents (at most "
+            "`SEAL_MAX_DOCUMENTS_PER_CODE`), bought with the current activation code, valid `SEAL_CODE_MINUTES`.",
+            "examples": {"code": {**seal, "totp": EXAMPLE_ACTIVATION_CODE, "data": 2}},
+            "answers": {"code": {"success": True, "status_code": 200, "message": "Kode segel berlaku untuk 2 dokumen.",
+                                 "idSubscriber": EXAMPLE_SEAL, "totp": EXAMPLE_SEALING_CODE, "data": 2,
+                                 "expiresAt": "2026-12-02T02:10:00Z"}}},
+        "/api/v2/seal/pdf": {
+            "tag": "seal", "summary": "Seal PDFs",
+            "description": "Seals every file with the agency's seal (PAdES B-LT, an organisation certificate), all or "
+            "none, with the same `file` and `signatureProperties` as the sign call; the sealing code is used up (a "
+            "refused file leaves it usable).",
+            "examples": {"seal": {**seal, "totp": EXAMPLE_SEALING_CODE, "file": [pdf, pdf],
+                                  "signatureProperties": [{"tampilan": "INVISIBLE", "reason": "Segel"}]}},
+            "answers": {"sealed": {"time": 380, "file": ["JVBERi0xLjcK..."]}}},
+        "/api/v2/seal/revoke/activation": {
+            "tag": "seal", "summary": "End a seal's activation",
+            "description": "Ends the activation whose current activation code is `totp`; every code of it dies.",
+            "examples": {"end": {**seal, "totp": EXAMPLE_ACTIVATION_CODE}},
+            "answers": {"ended": {"success": True, "status_code": 200, "message": "Aktivasi segel diakhiri.",
+                                  "idSubscriber": EXAMPLE_SEAL}}},
+        "/api/sign/pdf": {
+            "tag": "version 1", "summary": "Sign a PDF (version 1)",
+            "description": "Multipart form data. Answers the signed PDF itself with its id in the `id_dokumen` header, "
+            "kept for `API_V1_RETENTION_HOURS` for the download call. `xAxis`/`yAxis` are the stamp's lower-left "
+            "corner in points; `image=true` draws `imageTTD`, `image=false` a QR code of `linkQR`; `text` is accepted "
+            "and not drawn. Errors are the JSON of the error table.",
+            "examples": {"invisible": {"file": "<PDF>", "nik": EXAMPLE_NIK, "passphrase": EXAMPLE_PASSPHRASE,
+                                       "tampilan": "invisible"},
+                         "qr": {"file": "<PDF>", "nik": EXAMPLE_NIK, "passphrase": EXAMPLE_PASSPHRASE,
+                                "tampilan": "visible", "image": "false", "linkQR": "https://demo.go.id/surat/1",
+                                "page": "1", "xAxis": "300", "yAxis": "40", "width": "240", "height": "90"}}},
+        "/api/sign/download/{id_dokumen}": {
+            "tag": "version 1", "summary": "Download a signed PDF (version 1)",
+            "description": "Only the client that signed it, while it is kept; otherwise 404 like an unknown id.",
+            "parameters": [{"name": "id_dokumen", "in": "path", "required": True, "schema": {"type": "string"},
+                            "example": EXAMPLE_DOCUMENT}]},
+        "/api/sign/verify": {
+            "tag": "version 1", "summary": "Verify a PDF (version 1)",
+            "description": "Multipart form data with `signed_file`. `summary` is the conclusion (`VALID`, `WARNING`, "
+            "`INVALID`, `NO_SIGNATURE`) and `notes` its sentence; times are in WIB.",
+            "examples": {"plain": {"signed_file": "<PDF>"}},
+            "answers": {"unsigned": {"nama_dokumen": "surat.pdf", "jumlah_signature": 0, "notes": "Dokumen tidak "
+                                     "memiliki tanda tangan elektronik.", "summary": "NO_SIGNATURE", "details": []}}},
+        "/api/user/status/{nik}": {
+            "tag": "version 1", "summary": "Subscriber status (version 1)",
+            "description": "As `POST /api/v2/user/check/status`.",
+            "parameters": [{"name": "nik", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 32},
+                            "example": EXAMPLE_NIK}],
+            "answers": {"issue": {"status_code": 1111, "message": "Sertifikat aktif.", "status": "ISSUE"}}},
     }
-
-
-LIMIT_ERRORS = ("file_too_many_pages", "file_too_many_signatures", "file_too_much_data", "file_page_too_large",
-                "file_too_complex")
 
 
 def _paths(pdf: str) -> dict:
-    who = {"nik": EXAMPLE_NIK}
-    sign_examples = {
-        "invisible": {**who, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf],
-                      "signatureProperties": [{"tampilan": "INVISIBLE", "reason": "Persetujuan", "location": "Jakarta"}]},
-        "visible": {"email": EXAMPLE_EMAIL, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf, pdf],
-                    "signatureProperties": [{"tampilan": "VISIBLE", "page": 1, "originX": 300, "originY": 40,
-                                             "width": 240, "height": 90, "reason": "Persetujuan", "location": "Jakarta",
-                                             "contactInfo": "tu@demo.go.id"}]},
-        "tag": {**who, "passphrase": EXAMPLE_PASSPHRASE, "file": [pdf],
-                "signatureProperties": [{"tampilan": "VISIBLE", "tag": "#ttd#", "width": 200, "height": 80}]},
-    }
-    sign_errors = ("malformed_json", "missing_field", "no_files", "too_many_files", "file_not_base64", "file_not_pdf",
-                   "file_damaged", "file_encrypted_sign", "properties_count", "bad_tampilan", "bad_page", "bad_box",
-                   "bad_image", "passphrase_required")
-    seal_refusals = ("seal_not_usable", "seal_code_wrong", "seal_code_expired", "seal_code_used", "seal_not_activated")
-    seal = {"idSubscriber": EXAMPLE_SEAL}
-    forbidden = ("wrong_passphrase", "not_verified", "no_certificate", "certificate_expired", "certificate_revoked",
-                 "account_suspended", "update_pending", "totp_wrong", "totp_count")
-    return {
-        "/api/v2/sign/pdf": {"post": _operation(
-            "Sign PDFs",
-            "Signs every file with one unlock of the subscriber's key (PAdES B-LT), all or none; `file` in the answer "
-            "is in request order. **TOTP:** Paraf keys open only with the passphrase, so `totp` is a second factor "
-            "checked together with `passphrase` (single use, covering at most the `data` documents it was asked for); "
-            "`totp` without `passphrase` is refused with 4007.",
-            _json(_ref("SignRequest"), sign_examples),
-            {"200": {"description": "Signed PDFs in request order.",
-                     **_json(_ref("SignResponse"), {"signed": {"time": 412, "file": ["JVBERi0xLjcK..."]}})},
-             "400": _error("Bad request.", *sign_errors),
-             "403": _error("The subscriber cannot sign now.", *forbidden),
-             "404": _error("Unknown subscriber, or one outside the client's agencies.", "not_registered"),
-             "413": _error("Too large, or over one of Paraf's bounds on a PDF.", "body_too_large", "file_too_large",
-                           *LIMIT_ERRORS),
-             "422": _error("Unusable file or tag.", "tag_not_found", "file_encrypted_sign"),
-             "423": _error("Signing locked.", "signing_locked")},
-            "sign")},
-        "/api/v2/sign/get/totp": {"post": _operation(
-            "Send a signing TOTP",
-            "Sends a 6-digit code to the subscriber (WhatsApp when the phone is verified, else e-mail) covering `data` "
-            "documents. The code is a second factor only; see the sign call.",
-            _json({"allOf": [_ref("Subscriber"), {"type": "object", "properties": {"data": {"type": "integer"}}}]},
-                  {"by_nik": {**who, "data": 2}}),
-            {"200": {"description": "Sent.", **_json(None, {"sent": {"success": True, "status_code": 200,
-                                                                     "message": "Kode dikirim lewat WhatsApp.",
-                                                                     "channel": "whatsapp", "data": 2}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field", "invalid_field"),
-             "404": _error("Unknown subscriber.", "not_registered"),
-             "429": _error("Asked too soon.", "totp_throttled")},
-            "sign")},
-        "/api/v2/user/check/status": {"post": _operation(
-            "Subscriber status",
-            "Statuses and their codes: " + ", ".join(f"`{s.name}` {s.code}" for s in STATUSES.values())
-            + ". A subscriber outside the client's agencies is `NOT_REGISTERED`.",
-            _json(_ref("Subscriber"), {"by_nik": who, "by_email": {"email": EXAMPLE_EMAIL}}),
-            {"200": {"description": "The status.", **_json(_ref("StatusResponse"), {
-                "issue": {"status_code": 1111, "message": "Sertifikat aktif.", "status": "ISSUE"},
-                "unknown": {"status_code": 2011, "message": "Pengguna tidak terdaftar.", "status": "NOT_REGISTERED"}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field")},
-            "user")},
-        "/api/v2/user/certificate/chain/{id}": {"get": {
-            **_operation("Certificate chain", "The subscriber's certificate, the issuing CA and the root, base64 DER, leaf first.",
-                         None, {"200": {"description": "The chain.", **_json(_ref("ChainResponse"), {
-                             "chain": {"success": True, "data": ["MIIE...", "MIIF...", "MIIF..."]}})},
-                                "404": _error("Unknown subscriber.", "not_registered")}, "user"),
-            "parameters": [{"name": "id", "in": "path", "required": True, "description": "NIK or e-mail",
-                            "schema": {"type": "string"}, "example": EXAMPLE_NIK}]}},
-        "/api/v2/verify/pdf": {"post": _operation(
-            "Verify a PDF",
-            "Validates every signature against Paraf's root with current CRLs and the document's embedded revocation data. "
-            "`lastSignature` is true only on the last signature; `timestampInfomation` keeps the real service's spelling.",
-            _json({"type": "object", "required": ["file"], "properties": {"file": {"type": "string"}, "password": {"type": "string"}}},
-                  {"plain": {"file": pdf}}),
-            {"200": {"description": "The report.", **_json(_ref("VerifyResponse"), {"unsigned": {
-                "signatureCount": 0, "description": "Dokumen tidak memiliki tanda tangan elektronik.",
-                "conclusion": "NO_SIGNATURE", "signatureInformations": []}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field", "file_empty", "file_not_base64"),
-             "413": _error("Too large, or over one of Paraf's bounds on a PDF.", "body_too_large", "file_too_large",
-                           *LIMIT_ERRORS),
-             "415": _error("Not a PDF.", "file_not_pdf"),
-             "422": _error("Unusable file.", "file_damaged", "file_encrypted", "file_wrong_password")},
-            "verify")},
-        "/api/v2/user/register": {"post": _operation(
-            "Register a user",
-            "Registers the person in the client's agency that their e-mail's domain belongs to (the most specific "
-            "domain wins) and sends the activation link; the person then completes the activation wizard.",
-            _json(_ref("RegisterRequest"), {"register": {"nama": "Pegawai Baru", "email": "pegawai.baru@demo.go.id",
-                                                         "nik": "3171010101900099", "phone": "081234567890"}}),
-            {"200": {"description": "Registered.", **_json(None, {"registered": {
-                "success": True, "status_code": 2012, "status": "WAITING_FOR_VERIFICATION",
-                "message": "Pengguna didaftarkan di Instansi Demo; tautan aktivasi dikirim ke pegawai.baru@demo.go.id.",
-                "email": "pegawai.baru@demo.go.id", "agency": "DEMO"}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field", "invalid_field"),
-             "409": _error("Already registered, or the agency asks for a request letter.", "email_registered",
-                           "nik_registered", "letter_required"),
-             "422": _error("The e-mail's domain is none of the client's agencies'.", "domain_not_served")},
-            "user")},
-        "/api/v2/seal/get/activation": {"post": _operation(
-            "Activate a seal (or refresh its activation code)",
-            "With `idSubscriber` alone, sends each custodian of the agency's seal an activation code (e-mail or "
-            "WhatsApp); the first code used starts an activation of `SEAL_ACTIVATION_HOURS`. With `totp` (the current "
-            "activation code), answers a new activation code in its place (the old one dies; the activation is not "
-            "extended). Wrong codes count: the fifth in a row locks the seal.",
-            _json(_ref("SealActivationRequest"), {"activate": seal}),
-            {"200": {"description": "Codes sent, or the new activation code.", **_json(_ref("SealAnswer"), {
-                "sent": {"success": True, "status_code": 200, "message": "Kode aktivasi dikirim ke 2 pemegang segel.",
-                         "idSubscriber": EXAMPLE_SEAL, "expiresAt": "2026-12-02T10:00:00Z"}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field"),
-             "403": _error("The seal or the code cannot be used.", *seal_refusals),
-             "404": _error("Unknown seal, or one the client may not use.", "seal_not_found"),
-             "409": _error("No custodian can receive codes.", "seal_no_custodian"),
-             "423": _error("Locked after wrong codes.", "seal_locked")},
-            "seal")},
-        "/api/v2/seal/get/totp": {"post": _operation(
-            "Get a sealing code",
-            "Answers a single-use sealing code covering `data` documents (at most `SEAL_MAX_DOCUMENTS_PER_CODE`), "
-            "bought with the current activation code, valid `SEAL_CODE_MINUTES`.",
-            _json(_ref("SealCodeRequest"), {"code": {**seal, "totp": EXAMPLE_ACTIVATION_CODE, "data": 2}}),
-            {"200": {"description": "The sealing code.", **_json(_ref("SealAnswer"), {
-                "code": {"success": True, "status_code": 200, "message": "Kode segel berlaku untuk 2 dokumen.",
-                         "idSubscriber": EXAMPLE_SEAL, "totp": EXAMPLE_SEALING_CODE, "data": 2,
-                         "expiresAt": "2026-12-02T02:10:00Z"}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field", "seal_documents"),
-             "403": _error("The seal or the code cannot be used.", *seal_refusals),
-             "404": _error("Unknown seal.", "seal_not_found"),
-             "423": _error("Locked after wrong codes.", "seal_locked")},
-            "seal")},
-        "/api/v2/seal/pdf": {"post": _operation(
-            "Seal PDFs",
-            "Seals every file with the agency's seal (PAdES B-LT, an organisation certificate), all or none, with the "
-            "same `file` and `signatureProperties` as the sign call; the sealing code is used up (a refused file "
-            "leaves it usable).",
-            _json(_ref("SealRequest"), {"seal": {**seal, "totp": EXAMPLE_SEALING_CODE, "file": [pdf, pdf],
-                                                 "signatureProperties": [{"tampilan": "INVISIBLE", "reason": "Segel"}]}}),
-            {"200": {"description": "Sealed PDFs in request order.",
-                     **_json(_ref("SignResponse"), {"sealed": {"time": 380, "file": ["JVBERi0xLjcK..."]}})},
-             "400": _error("Bad request.", *sign_errors[:-1]),
-             "403": _error("The seal or the code cannot be used.", *seal_refusals, "seal_code_count"),
-             "404": _error("Unknown seal.", "seal_not_found"),
-             "413": _error("Too large, or over one of Paraf's bounds on a PDF.", "body_too_large", "file_too_large",
-                           *LIMIT_ERRORS),
-             "422": _error("Unusable file or tag.", "tag_not_found", "file_encrypted_sign"),
-             "423": _error("Locked after wrong codes.", "seal_locked")},
-            "seal")},
-        "/api/v2/seal/revoke/activation": {"post": _operation(
-            "End a seal's activation",
-            "Ends the activation whose current activation code is `totp`; every code of it dies.",
-            _json(_ref("SealActivationRequest"), {"end": {**seal, "totp": EXAMPLE_ACTIVATION_CODE}}),
-            {"200": {"description": "Ended.", **_json(_ref("SealAnswer"), {"ended": {
-                "success": True, "status_code": 200, "message": "Aktivasi segel diakhiri.", "idSubscriber": EXAMPLE_SEAL}})},
-             "400": _error("Bad request.", "malformed_json", "missing_field"),
-             "403": _error("The seal or the code cannot be used.", *seal_refusals),
-             "404": _error("Unknown seal.", "seal_not_found"),
-             "423": _error("Locked after wrong codes.", "seal_locked")},
-            "seal")},
-        "/api/sign/pdf": {"post": _operation(
-            "Sign a PDF (version 1)",
-            "Multipart form data. Answers the signed PDF itself with its id in the `id_dokumen` header, kept for "
-            "`API_V1_RETENTION_HOURS` for the download call. `xAxis`/`yAxis` are the stamp's lower-left corner in "
-            "points; `image=true` draws `imageTTD`, `image=false` a QR code of `linkQR`; `text` is accepted and not "
-            "drawn. Errors are the JSON of the error table.",
-            _multipart(_ref("V1SignRequest"), {"invisible": {"file": "<PDF>", "nik": EXAMPLE_NIK,
-                                                             "passphrase": EXAMPLE_PASSPHRASE, "tampilan": "invisible"},
-                                               "qr": {"file": "<PDF>", "nik": EXAMPLE_NIK,
-                                                      "passphrase": EXAMPLE_PASSPHRASE, "tampilan": "visible",
-                                                      "image": "false", "linkQR": "https://demo.go.id/surat/1",
-                                                      "page": "1", "xAxis": "300", "yAxis": "40", "width": "240",
-                                                      "height": "90"}}),
-            {"200": _pdf_answer("The signed PDF."),
-             "400": _error("Bad request.", "missing_field", "invalid_field", "file_not_base64", "bad_page", "bad_box"),
-             "403": _error("The subscriber cannot sign now.", *forbidden),
-             "404": _error("Unknown subscriber, or one outside the client's agencies.", "not_registered"),
-             "422": _error("Unusable file or tag.", "tag_not_found", "file_damaged", "file_encrypted_sign"),
-             "423": _error("Signing locked.", "signing_locked")},
-            "version 1")},
-        "/api/sign/download/{id_dokumen}": {"get": {
-            **_operation("Download a signed PDF (version 1)",
-                         "Only the client that signed it, while it is kept; otherwise 404 like an unknown id.", None,
-                         {"200": _pdf_answer("The signed PDF."),
-                          "404": _error("Unknown, another client's, or no longer kept.", "document_not_found")},
-                         "version 1"),
-            "parameters": [{"name": "id_dokumen", "in": "path", "required": True, "schema": {"type": "string"},
-                            "example": EXAMPLE_DOCUMENT}]}},
-        "/api/sign/verify": {"post": _operation(
-            "Verify a PDF (version 1)",
-            "Multipart form data with `signed_file`. `summary` is the conclusion (`VALID`, `WARNING`, `INVALID`, "
-            "`NO_SIGNATURE`) and `notes` its sentence; times are in WIB.",
-            _multipart({"type": "object", "required": ["signed_file"],
-                        "properties": {"signed_file": {"type": "string", "format": "binary"}}},
-                       {"plain": {"signed_file": "<PDF>"}}),
-            {"200": {"description": "The report.", **_json(_ref("V1VerifyResponse"), {"unsigned": {
-                "nama_dokumen": "surat.pdf", "jumlah_signature": 0, "notes": "Dokumen tidak memiliki tanda tangan "
-                "elektronik.", "summary": "NO_SIGNATURE", "details": []}})},
-             "400": _error("Bad request.", "missing_field", "file_empty"),
-             "415": _error("Not a PDF.", "file_not_pdf"),
-             "422": _error("Unusable file.", "file_damaged", "file_encrypted")},
-            "version 1")},
-        "/api/user/status/{nik}": {"get": {
-            **_operation("Subscriber status (version 1)", "As `POST /api/v2/user/check/status`.", None,
-                         {"200": {"description": "The status.", **_json(_ref("StatusResponse"), {
-                             "issue": {"status_code": 1111, "message": "Sertifikat aktif.", "status": "ISSUE"}})},
-                          "400": _error("Bad request.", "invalid_field")}, "version 1"),
-            "parameters": [{"name": "nik", "in": "path", "required": True, "schema": {"type": "string"},
-                            "example": EXAMPLE_NIK}]}},
-    }
+    """Return the paths of the operations of :data:`.schemas.OPERATIONS` with their texts and examples."""
+    texts, paths = _texts(pdf), {}
+    for operation in OPERATIONS:
+        text = texts[operation.path]
+        item = {"summary": text["summary"], "description": text["description"], "tags": [text["tag"]],
+                "security": [{"basic": []}], "responses": _responses(operation, text.get("answers"))}
+        if operation.request is not None:
+            body = _json(_ref(operation.request.__name__), text["examples"])
+            kind = "multipart/form-data" if operation.form else "application/json"
+            item["requestBody"] = {"required": True, "content": {kind: body["content"]["application/json"]}}
+        if "parameters" in text:
+            item["parameters"] = text["parameters"]
+        paths[operation.path] = {operation.method: item}
+    return paths
 
 
 @functools.cache

@@ -33,7 +33,7 @@ from ..domain.signing.signatures import (
 )
 from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
 from ..models import SignedDocument
-from . import inputs, subscribers
+from . import inputs, schemas, subscribers
 from .auth import current_client
 from .calls import actor, audited, serve
 from .errors import ApiError, english
@@ -97,9 +97,9 @@ def _stamp_content(form) -> tuple[bytes | None, str]:
     return None, link
 
 
-def _upload(form, filename: str, data: bytes) -> Upload:
+def _upload(form, fields: schemas.V1SignForm, filename: str, data: bytes) -> Upload:
     """Return the file to sign with the placement and details of the form's fields."""
-    details = Details(reason=inputs.text(form, "reason") or "", location=inputs.text(form, "location") or "")
+    details = Details(reason=fields.reason or "", location=fields.location or "")
     tampilan = (inputs.given(form, "tampilan") or "invisible").strip().upper()
     if tampilan not in ("VISIBLE", "INVISIBLE"):
         raise ApiError("bad_tampilan", index=1)
@@ -148,20 +148,15 @@ def _pdf(document: SignedDocument, data: bytes):
 @audited("api.v1.sign")
 def sign_pdf():
     """Sign one PDF for a subscriber (by NIK) with their passphrase; answer the signed PDF itself."""
-    form = request.form
-    passphrase = form.get("passphrase")
-    if not passphrase:
-        raise ApiError("missing_field", field="passphrase")
-    if len(passphrase) > 1024:
-        raise ApiError("invalid_field", field="passphrase")
-    account = _subscriber(inputs.text(form, "nik", required=True, limit=32))
+    fields = schemas.validate(schemas.V1SignForm, request.form.to_dict())
+    account = _subscriber(fields.nik)
     status = subscribers.status_of(account)
     if status.refusal:
         raise ApiError(status.refusal)
     filename, data = _file("file")
     inputs.check_pdf(data, 1)
-    upload = _upload(form, filename or "dokumen.pdf", data)
-    return _pdf(*_sign(account, passphrase, upload))
+    upload = _upload(request.form, fields, filename or "dokumen.pdf", data)
+    return _pdf(*_sign(account, fields.passphrase, upload))
 
 
 @bp.get("/sign/download/<id_dokumen>")

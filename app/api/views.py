@@ -29,7 +29,7 @@ from ..domain.signing.signatures import (
     SigningLocked,
     SigningRefused,
 )
-from . import inputs, subscribers, totp
+from . import inputs, schemas, subscribers, totp
 from .auth import current_client
 from .calls import actor, audited, serve
 from .errors import ApiError, english
@@ -40,14 +40,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v2")
 serve(bp)
 
 
-def _subscriber(data: dict):
-    nik, email = inputs.identity(data)
-    account = subscribers.find(current_client().agency_ids, nik=nik, email=email)
+def _subscriber(data: schemas.Subscriber):
+    account = subscribers.find(current_client().agency_ids, nik=data.nik, email=data.email)
     g.api_subject = account.id if account is not None else None
     return account
 
 
-def _signable(data: dict):
+def _signable(data: schemas.Subscriber):
     """Return the subscriber of the request if they may sign now, or raise the error saying why not."""
     account = _subscriber(data)
     status = subscribers.status_of(account)
@@ -61,18 +60,13 @@ def _signable(data: dict):
 def sign_pdf():
     """Sign one or more PDFs for a subscriber with their passphrase (and the TOTP if given): all or none."""
     started = time.perf_counter()
-    data = inputs.body()
-    passphrase, code = data.get("passphrase"), inputs.given(data, "totp")
-    if not passphrase:
-        raise ApiError("passphrase_required") if code else ApiError("missing_field", field="passphrase")
-    if not isinstance(passphrase, str) or len(passphrase) > 1024:
-        raise ApiError("invalid_field", field="passphrase")
+    data = schemas.validate(schemas.SignRequest, inputs.body())
     account = _signable(data)
-    uploads = inputs.uploads(data, inputs.files(data))
-    if code is not None:
-        totp.consume(account, code, len(uploads))
+    uploads = inputs.uploads(data.signatureProperties, inputs.files(data.file))
+    if data.totp is not None:
+        totp.consume(account, data.totp, len(uploads))
     try:
-        results = signatures.sign_documents(account, passphrase, uploads, Placement(), Details(), actor(), via="api")
+        results = signatures.sign_documents(account, data.passphrase, uploads, Placement(), Details(), actor(), via="api")
     except SigningLocked:
         raise ApiError("signing_locked") from None
     except PassphraseWrong as exc:
@@ -94,15 +88,8 @@ def _index(filename: str) -> int | str:
 @audited("api.totp")
 def sign_totp():
     """Send the subscriber a one-time code covering ``data`` documents (WhatsApp if verified, else e-mail)."""
-    data = inputs.body()
-    count = inputs.given(data, "data")
-    count = 1 if count is None else count
-    if isinstance(count, str) and count.strip().isdigit():
-        count = int(count)
-    maximum = int(current_app.config["API_MAX_FILES"])
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= maximum:
-        raise ApiError("invalid_field", field="data")
-    account = _signable(data)
+    data = schemas.validate(schemas.TotpRequest, inputs.body())
+    account, count = _signable(data), data.data
     channel = totp.send(account, count, int(current_app.config["OTP_TTL_MINUTES"]))
     english_text = f"The code was sent by {channel}."
     text = f"Kode dikirim lewat {'WhatsApp' if channel == 'whatsapp' else 'e-mail'}."
@@ -113,7 +100,7 @@ def sign_totp():
 @audited("api.status")
 def user_status():
     """Answer the subscriber's status (``NOT_REGISTERED`` for anyone outside the client's agencies)."""
-    status = subscribers.status_of(_subscriber(inputs.body()))
+    status = subscribers.status_of(_subscriber(schemas.validate(schemas.Subscriber, inputs.body())))
     return jsonify(status_code=status.code, message=status.en if english() else status.id, status=status.name)
 
 
@@ -121,9 +108,8 @@ def user_status():
 @audited("api.register")
 def user_register():
     """Register a person in the client's agency their e-mail's domain picks and send them the activation link."""
-    data = inputs.body()
-    name, email = inputs.text(data, "nama", required=True), inputs.text(data, "email", required=True, limit=254)
-    nik, phone = inputs.text(data, "nik", required=True, limit=32), inputs.text(data, "phone", limit=32)
+    data = schemas.validate(schemas.RegisterRequest, inputs.body())
+    name, email, nik, phone = data.nama, data.email, data.nik, data.phone
     try:
         account = registration.register_in(current_client().agencies, name, email, nik, phone or "", actor())
     except registration.AlreadyRegistered as exc:
@@ -168,16 +154,10 @@ def certificate_chain(who: str):
 @audited("api.verify")
 def verify_pdf():
     """Validate every signature of a PDF (``password`` opens an encrypted one)."""
-    data = inputs.body()
-    value = data.get("file")
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if value is None:
-        raise ApiError("missing_field", field="file")
-    password = inputs.text(data, "password", limit=1024)
-    document = inputs.decode(value, 1)
+    data = schemas.validate(schemas.VerifyRequest, inputs.body())
+    document = inputs.decode(data.file, 1)
     try:
-        check = validation.check_pdf("1.pdf", document, password)
+        check = validation.check_pdf("1.pdf", document, data.password)
     except DocumentRefused as exc:
         raise inputs.refusal(exc, 1) from None
     return jsonify(answer(check, english()))
@@ -192,19 +172,11 @@ def _seal_refusals():
         raise ApiError(exc.key, **exc.values) from None
 
 
-def _seal(data: dict):
+def _seal(data: schemas.SealActivationRequest):
     """Return the seal of ``idSubscriber`` the client may use (raises ``SealUnknown`` otherwise)."""
-    seal = seals.find_for_client(inputs.given(data, "idSubscriber"), current_client())
+    seal = seals.find_for_client(data.idSubscriber, current_client())
     g.api_subject_type, g.api_subject = "seal", seal.id
     return seal
-
-
-def _code(data: dict) -> object:
-    """Return the ``totp`` of a seal call, or raise ``missing_field``."""
-    code = inputs.given(data, "totp")
-    if code is None:
-        raise ApiError("missing_field", field="totp")
-    return code
 
 
 def _iso(moment) -> str:
@@ -215,8 +187,8 @@ def _iso(moment) -> str:
 @audited("api.seal.activation")
 def seal_activation():
     """Send the seal's custodians activation codes; with ``totp`` (the current activation code) replace it by a new one."""
-    data = inputs.body()
-    code = inputs.given(data, "totp")
+    data = schemas.validate(schemas.SealActivationRequest, inputs.body())
+    code = data.totp
     with _seal_refusals():
         seal = _seal(data)
         if code is None:
@@ -236,16 +208,11 @@ def seal_activation():
 @audited("api.seal.totp")
 def seal_totp():
     """Return a sealing code covering ``data`` documents, bought with the current activation code."""
-    data = inputs.body()
-    code = _code(data)
-    count = inputs.given(data, "data")
-    count = int(count) if isinstance(count, str) and count.strip().isdigit() else count
-    maximum = int(current_app.config["SEAL_MAX_DOCUMENTS_PER_CODE"])
-    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= maximum:
-        raise ApiError("seal_documents", max=maximum)
+    data = schemas.validate(schemas.SealCodeRequest, inputs.body())
+    count = data.data
     with _seal_refusals():
         seal = _seal(data)
-        sealing_code, expires = seals.sealing_code(seal, current_client(), code, count, actor())
+        sealing_code, expires = seals.sealing_code(seal, current_client(), data.totp, count, actor())
     text = f"The sealing code covers {count} document(s)." if english() else f"Kode segel berlaku untuk {count} dokumen."
     return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber, totp=sealing_code,
                    data=count, expiresAt=_iso(expires))
@@ -256,13 +223,12 @@ def seal_totp():
 def seal_pdf():
     """Seal one or more PDFs with the agency's seal, opened by the sealing code (used up): all or none."""
     started = time.perf_counter()
-    data = inputs.body()
-    code = _code(data)
+    data = schemas.validate(schemas.SealRequest, inputs.body())
     with _seal_refusals():
         seal = _seal(data)
-        uploads = inputs.uploads(data, inputs.files(data))
+        uploads = inputs.uploads(data.signatureProperties, inputs.files(data.file))
         try:
-            results = seal_documents(seal, current_client(), code, uploads, actor())
+            results = seal_documents(seal, current_client(), data.totp, uploads, actor())
         except DocumentRefused as exc:
             raise inputs.refusal(exc, _index(exc.filename), signing_use=True) from None
     return jsonify(time=round((time.perf_counter() - started) * 1000),
@@ -273,11 +239,10 @@ def seal_pdf():
 @audited("api.seal.end")
 def seal_end_activation():
     """End the activation whose current activation code is ``totp``."""
-    data = inputs.body()
-    code = _code(data)
+    data = schemas.validate(schemas.SealEndRequest, inputs.body())
     with _seal_refusals():
         seal = _seal(data)
-        seals.end_by_code(seal, current_client(), code, actor())
+        seals.end_by_code(seal, current_client(), data.totp, actor())
     text = "The seal's activation has ended." if english() else "Aktivasi segel diakhiri."
     return jsonify(success=True, status_code=200, message=text, idSubscriber=seal.id_subscriber)
 

@@ -46,7 +46,7 @@ NO_ALGO_PARAMS = (None, "", "BQA=")  # RSA PKCS#1 v1.5 has no parameters: absent
 MAX_HASHES = 20
 PIN_DESCRIPTION = "Passphrase kunci tanda tangan"
 OTP_DESCRIPTION = "Kode dari /api/v2/sign/get/totp (faktor kedua)"
-OPEN = ("csc.info", "csc.login")
+OPEN = ("csc.info", "csc.login", "csc.openapi")
 
 
 @bp.before_request
@@ -150,9 +150,19 @@ def _auth_value(data: dict, name: str):
     return {item.get("id"): item.get("value") for item in auth_data}.get(name, data.get(name))
 
 
+@bp.get("/openapi.json")
+def openapi():
+    """Serve the OpenAPI 3.1 document of this API."""
+    from .openapi import spec  # it reads this module's limits
+
+    return jsonify(spec())
+
+
 @bp.post("/info")
 def info():
     """Describe the service with every field CSC v2 requires."""
+    if not isinstance(_body(optional=True).get("lang", ""), str):
+        raise invalid_request("Invalid parameter lang.")
     return jsonify(specs="2.0.0.2", name="Paraf", logo=public_url("static", filename="logo.png"), region="ID",
                    lang="id",
                    description="Tanda tangan jarak jauh Paraf (CSC API v2, signHash). auth/login: username dan kata "
