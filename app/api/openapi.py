@@ -17,7 +17,7 @@ from .subscribers import STATUSES
 EXAMPLE_NIK = "3171010101900001"
 EXAMPLE_EMAIL = "pegawai.contoh@contoh.go.id"  # no demo account: a wrong passphrase locks nobody
 EXAMPLE_PASSPHRASE = "Rahasia#2026"
-EXAMPLE_SEAL = "SEAL-0123456789abcdef0123"
+EXAMPLE_SEAL = "SEAL-0123456789ABCDEF0123"
 EXAMPLE_ACTIVATION_CODE = "12345678"
 EXAMPLE_SEALING_CODE = "87654321"
 EXAMPLE_DOCUMENT = "0123456789abcdef0123456789abcdef"
@@ -240,6 +240,13 @@ def _texts(pdf: str) -> dict[str, dict]:
     }
 
 
+def _encoding(form: type) -> dict:
+    """Return the ``encoding`` of a multipart form: each file part's media type (a PDF's is application/pdf)."""
+    properties = form.model_json_schema()["properties"]
+    return {name: {"contentType": schema["contentMediaType"]}
+            for name, schema in properties.items() if "contentMediaType" in schema}
+
+
 def _paths(pdf: str) -> dict:
     """Return the paths of the operations of :data:`.schemas.OPERATIONS` with their texts and examples."""
     texts, paths = _texts(pdf), {}
@@ -251,6 +258,8 @@ def _paths(pdf: str) -> dict:
             body = _json(_ref(operation.request.__name__), text["examples"])
             kind = "multipart/form-data" if operation.form else "application/json"
             item["requestBody"] = {"required": True, "content": {kind: body["content"]["application/json"]}}
+            if operation.form:
+                item["requestBody"]["content"][kind]["encoding"] = _encoding(operation.request)
         if "parameters" in text:
             item["parameters"] = text["parameters"]
         paths[operation.path] = {operation.method: item}

@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ..domain.enrolment.identity import TITLES
 from ..settings import defaults, instance_path
 from .errors import ERRORS, ApiError
 from .subscribers import STATUSES
@@ -33,6 +34,9 @@ from .subscribers import STATUSES
 TEXT_LIMIT = 200
 REF_TEMPLATE = "#/components/schemas/{model}"
 BASE64 = {"type": "string", "contentEncoding": "base64", "minLength": 1}
+PDF_BASE64 = {**BASE64, "format": "pdf-base64", "contentMediaType": "application/pdf"}
+NIK = {"type": "string", "pattern": "^[0-9]{16}$", "description": "16 digits"}
+EMAIL = {"type": "string", "format": "email", "maxLength": 254}
 _DEFAULTS = defaults(instance_path())  # the bounds the document states; the app's configuration is enforced
 
 
@@ -62,14 +66,22 @@ def Text(limit: int = TEXT_LIMIT, required: bool = False):
                      WrapValidator(_required_text if required else _optional_text)]
 
 
+def _integral(value):
+    """Return a JSON number without a fraction (``2.0`` is the integer 2 in JSON Schema) as an int."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _number_as_text(value, handler):
+    value = _integral(value)
     return handler(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
 
 
-def Code(required: bool = False):
-    """Return a one-time code field: a string, or a number read as its digits."""
+def Code(digits: int, required: bool = False):
+    """Return a one-time code field of ``digits`` digits: a string, or a number read as its digits."""
     return Annotated[Text(required=required), WrapValidator(_number_as_text),
-                     WithJsonSchema({"anyOf": [{"type": "string", "maxLength": TEXT_LIMIT}, {"type": "integer", "minimum": 0}]})]
+                     WithJsonSchema({"anyOf": [{"type": "string", "pattern": f"^[0-9]{{{digits}}}$"},
+                                               {"type": "integer", "minimum": 10 ** (digits - 1),
+                                                "maximum": 10 ** digits - 1}]})]
 
 
 def _passphrase(value, handler, info: ValidationInfo):
@@ -79,7 +91,8 @@ def _passphrase(value, handler, info: ValidationInfo):
 
 
 Passphrase = Annotated[str, StringConstraints(min_length=1, max_length=1024), WrapValidator(_passphrase)]
-BINARY = WithJsonSchema({"type": "string", "format": "binary"})
+BINARY_PDF = WithJsonSchema({"type": "string", "format": "binary", "contentMediaType": "application/pdf"})
+BINARY_IMAGE = WithJsonSchema({"type": "string", "format": "binary", "description": "PNG or JPEG"})
 
 
 def Form(schema: dict):
@@ -124,7 +137,7 @@ def _count(key: str, limit: str):
     """Return the validator of a document count (a number or numeric string, 1 by default) refused with ``key``."""
 
     def check(value, handler, info: ValidationInfo):
-        value = 1 if blank(value) else value
+        value = 1 if blank(value) else _integral(value)
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         maximum = info.context[limit]
@@ -136,8 +149,8 @@ def _count(key: str, limit: str):
 
 
 Files = Annotated[list[str], WrapValidator(_files),
-                  WithJsonSchema({"anyOf": [{"type": "array", "items": BASE64, "minItems": 1,
-                                             "maxItems": _DEFAULTS["API_MAX_FILES"]}, BASE64],
+                  WithJsonSchema({"anyOf": [{"type": "array", "items": PDF_BASE64, "minItems": 1,
+                                             "maxItems": _DEFAULTS["API_MAX_FILES"]}, PDF_BASE64],
                                   "description": "PDFs in base64 (at most `API_MAX_FILES`); one string is an array of one."})]
 
 
@@ -166,8 +179,9 @@ Properties = Annotated[list[dict], PlainValidator(
 
 
 def _count_schema(limit: str) -> WithJsonSchema:
-    return WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": _DEFAULTS[limit]},
-                                     {"type": "string", "pattern": "^[0-9]+$"}]})
+    maximum = _DEFAULTS[limit]
+    return WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1, "maximum": maximum},
+                                     {"type": "string", "pattern": f"^({'|'.join(map(str, range(1, maximum + 1)))})$"}]})
 
 
 def _schema(*required: str, identity: bool = False):
@@ -197,18 +211,25 @@ class Subscriber(BaseModel):
         return self
 
 
-class SignRequest(Subscriber):
+class Signer(Subscriber):
+    """A subscriber who signs: a registered one has a 16-digit `nik` and an e-mail address."""
+
+    nik: Annotated[Text(32), WithJsonSchema(NIK)] = None
+    email: Annotated[Text(254), WithJsonSchema(EMAIL)] = None
+
+
+class SignRequest(Signer):
     """Sign PDFs for a subscriber."""
 
     model_config = ConfigDict(json_schema_extra=_schema("file", "passphrase", identity=True))
 
-    totp: Code() = Field(None, description="The signing TOTP: a second factor, checked with the passphrase.")
+    totp: Code(6) = Field(None, description="The signing TOTP: a second factor, checked with the passphrase.")
     passphrase: Passphrase = Field(None, validate_default=True)
     file: Files = Field(None, validate_default=True)
     signatureProperties: Properties = Field(None, validate_default=True)
 
 
-class TotpRequest(Subscriber):
+class TotpRequest(Signer):
     """Send a signing TOTP covering `data` documents."""
 
     data: Annotated[int, WrapValidator(_count("invalid_field", "max_files")), _count_schema("API_MAX_FILES")] = Field(
@@ -220,32 +241,51 @@ class VerifyRequest(BaseModel):
 
     model_config = ConfigDict(json_schema_extra=_schema("file"))
 
+    # the format also at the top: schemathesis puts no harvested constant in a field whose format it cannot check
     file: Annotated[str, WrapValidator(_one_file),
-                    WithJsonSchema({"anyOf": [BASE64, {"type": "array", "items": BASE64, "minItems": 1, "maxItems": 1}]})
+                    WithJsonSchema({"anyOf": [PDF_BASE64, {"type": "array", "items": PDF_BASE64, "minItems": 1,
+                                              "maxItems": 1}], "format": "pdf-base64"})
                     ] = Field(None, validate_default=True)
     password: Text(1024) = None
+
+
+def _name_pattern() -> str:
+    """Return what :func:`app.domain.enrolment.identity.check_name` accepts: words of letters, none a title (any case)."""
+    titles = "|".join("".join(f"[{c.upper()}{c}]" for c in title) for title in sorted(TITLES, key=len, reverse=True))
+    word = rf"(?!(?:{titles})(?: |$))[A-Za-z]+"
+    return rf"^{word}( {word})*$"
+
+
+NAME = _name_pattern()
+PHONE = r"^[ -]*(\+[ -]*6[ -]*2|6[ -]*2|0)[ -]*8([ -]*[0-9]){8,11}[ -]*$"
+"""What :func:`app.domain.enrolment.identity.normalise_phone` accepts: spaces and dashes anywhere."""
 
 
 class RegisterRequest(BaseModel):
     """Register a person in the client's agency."""
 
-    nama: Text(required=True)
-    email: Text(254, required=True)
-    nik: Text(32, required=True) = Field(description="16 digits; required by Paraf (the activation wizard needs it).")
-    phone: Text(32) = None
+    nama: Annotated[Text(required=True), WithJsonSchema({
+        "type": "string", "minLength": 2, "maxLength": 100, "pattern": NAME,
+        "description": "The full name: letters and single spaces, without titles (`Dr`, `S.Kom`, ...)."})]
+    email: Annotated[Text(254, required=True), WithJsonSchema(EMAIL)]
+    nik: Annotated[Text(32, required=True), WithJsonSchema(NIK)] = Field(
+        description="16 digits; required by Paraf (the activation wizard needs it).")
+    phone: Annotated[Text(32), WithJsonSchema({
+        "type": "string", "maxLength": 32, "pattern": PHONE,
+        "description": "An Indonesian mobile number, e.g. `0812 3456 7890` or `+62 812 3456 7890`."})] = None
 
 
 class SealActivationRequest(BaseModel):
     """Activate a seal, or with `totp` refresh its activation code."""
 
-    idSubscriber: Text(32, required=True)
-    totp: Code() = Field(None, description="The current activation code.")
+    idSubscriber: Annotated[Text(32, required=True), WithJsonSchema({"type": "string", "pattern": "^SEAL-[0-9A-F]{20}$"})]
+    totp: Code(8) = Field(None, description="The current activation code.")
 
 
 class SealEndRequest(SealActivationRequest):
     """End the activation whose current activation code is `totp`."""
 
-    totp: Code(required=True) = Field(description="The current activation code.")
+    totp: Code(8, required=True) = Field(description="The current activation code.")
 
 
 class SealCodeRequest(SealEndRequest):
@@ -261,7 +301,7 @@ class SealRequest(SealEndRequest):
 
     model_config = ConfigDict(json_schema_extra=_schema("file"))
 
-    totp: Code(required=True) = Field(description="The sealing code (used up).")
+    totp: Code(8, required=True) = Field(description="The sealing code (used up).")
     file: Files = Field(None, validate_default=True)
     signatureProperties: Properties = Field(None, validate_default=True)
 
@@ -404,13 +444,13 @@ class V1SignForm(BaseModel):
 
     model_config = ConfigDict(json_schema_extra=_schema("file", "passphrase"))
 
-    file: Annotated[object, BINARY] = None
-    nik: Text(32, required=True)
+    file: Annotated[object, BINARY_PDF] = None
+    nik: Annotated[Text(32, required=True), WithJsonSchema(NIK)]
     passphrase: Passphrase = Field(None, validate_default=True)
     tampilan: Form({"type": "string", "enum": ["visible", "invisible"]}) = None
     image: Form({"type": "string", "enum": ["true", "false"],
                  "description": "`true` draws `imageTTD`, `false` a QR code of `linkQR`."}) = None
-    imageTTD: Annotated[object, BINARY] = None
+    imageTTD: Annotated[object, BINARY_IMAGE] = None
     linkQR: Form({"type": "string", "maxLength": 500, "pattern": "^https?://"}) = None
     page: Form({"type": "string", "pattern": "^[0-9]+$"}) = None
     xAxis: Form({"type": "string", "description": "A number: the stamp's left edge in points."}) = None
@@ -428,7 +468,7 @@ class V1VerifyForm(BaseModel):
 
     model_config = ConfigDict(json_schema_extra=_schema("signed_file"))
 
-    signed_file: Annotated[object, BINARY] = None
+    signed_file: Annotated[object, BINARY_PDF] = None
 
 
 class V1Detail(BaseModel):

@@ -123,6 +123,15 @@ def test_codes_may_be_numbers(client, caller):
                        json={"idSubscriber": "SEAL-1", "totp": True}).get_json()["status_code"] == 4003
 
 
+def test_a_number_without_fraction_is_an_integer(client, caller):
+    """JSON Schema's ``integer`` admits ``2.0``: the server reads it as 2, and still refuses ``2.5``."""
+    seal = {"idSubscriber": "SEAL-" + "0" * 20}
+    whole = client.post("/api/v2/seal/get/totp", headers=caller.headers, json={**seal, "totp": 12345678.0, "data": 2.0})
+    assert (whole.status_code, whole.get_json()["error_code"]) == (404, "seal_not_found")
+    half = client.post("/api/v2/seal/get/totp", headers=caller.headers, json={**seal, "totp": "12345678", "data": 2.5})
+    assert (half.status_code, half.get_json()["error_code"]) == (400, "seal_documents")
+
+
 def test_no_example_uses_a_demo_identity():
     """A wrong example passphrase must lock nobody: the example subscriber is none of the demo data's."""
     assert EXAMPLE_EMAIL.rsplit("@", 1)[1] != demo.AGENCY[2]

@@ -226,7 +226,7 @@ def check_nip_matches_nik(nip_info: NipInfo, nik_info: NikInfo) -> None:
 
 def normalise_phone(raw: object) -> str:
     """Return an Indonesian mobile number as ``+628…``, or raise InvalidInput."""
-    digits = re.sub(r"[\s-]", "", raw if isinstance(raw, str) else "")
+    digits = re.sub(r"[ -]", "", raw if isinstance(raw, str) else "")  # spaces and dashes, as people group digits
     for prefix in ("+62", "62", "0"):
         if digits.startswith(prefix):
             national = digits[len(prefix) :]
