@@ -116,7 +116,7 @@ class Workload:
         except ValueError:
             return f"HTTP {answer.status} (not JSON)"
         if answer.status != 200:
-            return f"HTTP {answer.status} {data.get('error', '(not the API shape)')}"
+            return f"HTTP {answer.status} {data.get('error_code', '(not the API shape)')}"
         if operation == "sign" and not data.get("file"):
             return "no signed file"
         if operation == "verify" and data.get("conclusion") != "VALID":
