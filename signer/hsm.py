@@ -211,14 +211,22 @@ class Hsm:
 
     def private_key(self, session: pkcs11.Session, label: str) -> pkcs11.PrivateKey:
         """Return the token private key labelled ``label``, cached per thread."""
+        return self._cached_key(session, ObjectClass.PRIVATE_KEY, label)
+
+    def secret_key(self, session: pkcs11.Session, label: str) -> pkcs11.SecretKey:
+        """Return the token secret key labelled ``label``, cached per thread."""
+        return self._cached_key(session, ObjectClass.SECRET_KEY, label)
+
+    def _cached_key(self, session: pkcs11.Session, object_class: ObjectClass, label: str):
+        """Look a token key up once per thread and library start (a restart empties the cache with the session)."""
         keys = self._local.keys
-        key = keys.get(label)
+        key = keys.get((object_class, label))
         if key is None:
             try:
-                key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
+                key = session.get_key(object_class=object_class, label=label)
             except p11e.NoSuchKey as exc:
-                raise KeyNotFound(f"no private key labelled {label!r}") from exc
-            keys[label] = key
+                raise KeyNotFound(f"no {object_class.name.lower().replace('_', ' ')} labelled {label!r}") from exc
+            keys[(object_class, label)] = key
         return key
 
     def ping(self, label: str) -> None:

@@ -81,12 +81,7 @@ def _outer_key(hsm: Hsm, version: int, passphrase: str, salt: bytes, kdf: KdfPar
     stretched = _derive(passphrase, salt, kdf)
     if version == 1:
         return stretched
-    try:
-        return mac(hsm, PEPPER, stretched)
-    except KeyNotFound as exc:
-        raise KeyNotFound(f"the token holds no key {PEPPER!r}; run `flask pki init`") from exc
-    except p11e.PKCS11Error as exc:
-        raise HsmUnavailable("cannot derive the key-blob key in the HSM") from exc
+    return mac(hsm, PEPPER, stretched)
 
 
 def _header(blob: bytes) -> tuple:

@@ -7,7 +7,6 @@ database, a backup) cannot compute or check a MAC without asking the token.
 from __future__ import annotations
 
 import secrets
-import threading
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
@@ -17,8 +16,6 @@ from .errors import HsmUnavailable, KeyNotFound
 from .hsm import Hsm
 
 KEY_BITS = 256
-
-_local = threading.local()
 
 
 def ensure_mac_key(hsm: Hsm, label: str) -> bool:
@@ -44,21 +41,15 @@ def ensure_mac_key(hsm: Hsm, label: str) -> bool:
     return True
 
 
-def _key(session: pkcs11.Session, label: str) -> pkcs11.SecretKey:
-    """Return the secret key ``label`` of this session, looked up once per thread and session."""
-    cache = getattr(_local, "keys", None)
-    if cache is None:
-        cache = _local.keys = {}
-    entry = cache.get(label)
-    if entry is None or entry[0] is not session:
-        try:
-            key = session.get_key(object_class=ObjectClass.SECRET_KEY, label=label)
-        except p11e.NoSuchKey as exc:
-            raise KeyNotFound(f"no secret key labelled {label!r}") from exc
-        entry = cache[label] = (session, key)
-    return entry[1]
-
-
 def mac(hsm: Hsm, label: str, data: bytes) -> bytes:
-    """Return HMAC-SHA256 of ``data`` under the token key ``label``, computed in the HSM."""
-    return hsm.run(lambda session: _key(session, label).sign(data, mechanism=Mechanism.SHA256_HMAC))
+    """Return HMAC-SHA256 of ``data`` under the token key ``label``, computed in the HSM.
+
+    :raises KeyNotFound: the token has no such key (``flask pki init`` makes them).
+    :raises HsmUnavailable: the HSM did not compute it.
+    """
+    try:
+        return hsm.run(lambda session: hsm.secret_key(session, label).sign(data, mechanism=Mechanism.SHA256_HMAC))
+    except KeyNotFound as exc:
+        raise KeyNotFound(f"the token holds no key {label!r}; run `flask pki init`") from exc
+    except p11e.PKCS11Error as exc:
+        raise HsmUnavailable(f"cannot compute an HMAC with the token key {label!r}") from exc

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pkcs11 import exceptions as p11e
 
 from . import keys
-from .errors import HsmUnavailable, InvalidKeyBlob, KeyNotFound, WrongPassphrase
+from .errors import InvalidKeyBlob, WrongPassphrase
 from .hsm import Hsm
 from .mac import mac
 
@@ -77,24 +76,15 @@ def decrypt(key: bytes, blob: bytes, aad: bytes, version: bool = False) -> bytes
         raise WrongPassphrase("the key does not open this seal data") from None
 
 
-def _hsm_mac(hsm: Hsm, data: bytes) -> bytes:
-    try:
-        return mac(hsm, CODE_KEY, data)
-    except KeyNotFound as exc:
-        raise KeyNotFound(f"the token holds no key {CODE_KEY!r}; run `flask pki init`") from exc
-    except p11e.PKCS11Error as exc:
-        raise HsmUnavailable("cannot compute a seal code key in the HSM") from exc
-
-
 def code_key(hsm: Hsm, context: str, code: str) -> tuple[str, bytes]:
     """Return a code's lookup hash (hex) and the key its copy of the secret is encrypted under, for a seal ``context``."""
-    derived = _hsm_mac(hsm, b"paraf-seal-code\x00" + context.encode() + b"\x00" + code.encode())
+    derived = mac(hsm, CODE_KEY, b"paraf-seal-code\x00" + context.encode() + b"\x00" + code.encode())
     return hashlib.sha256(b"check" + derived).hexdigest(), _sub_key(b"wrap", derived)
 
 
 def rest_key(hsm: Hsm, context: str) -> bytes:
     """Return the key the seal's resting copy of its secret is encrypted under."""
-    return _sub_key(b"rest", _hsm_mac(hsm, b"paraf-seal-rest\x00" + context.encode()))
+    return _sub_key(b"rest", mac(hsm, CODE_KEY, b"paraf-seal-rest\x00" + context.encode()))
 
 
 def _sub_key(label: bytes, derived: bytes) -> bytes:
