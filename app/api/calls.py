@@ -16,11 +16,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import throttle
+from ..domain.signing import signatures
+from ..domain.signing.signatures import (
+    Details,
+    DocumentRefused,
+    PassphraseWrong,
+    Placement,
+    SigningLocked,
+    SigningRefused,
+    Upload,
+)
 from ..extensions import csrf
 from ..platform.audit import Actor, record
 from ..web import settle
 from .auth import client_from_request, current_client, refuse_credentials
 from .errors import ApiError, response
+from .inputs import refusal
+from .subscribers import status_of
 
 log = logging.getLogger(__name__)
 PUBLIC = ("api.openapi", "api.docs")
@@ -49,6 +61,23 @@ def authenticate():
         return refuse_credentials()
     g.api_client = client
     return None
+
+
+def sign(account, passphrase: str, uploads: list[Upload], index: Callable[[str], int | str]) -> list:
+    """Sign the uploads for the API (all or none); answer each refusal with its row of the error table.
+
+    ``index`` names the file a refused document was (its number in the request) from its upload's filename.
+    """
+    try:
+        return signatures.sign_documents(account, passphrase, uploads, Placement(), Details(), actor(), via="api")
+    except SigningLocked:
+        raise ApiError("signing_locked") from None
+    except PassphraseWrong as exc:
+        raise ApiError("wrong_passphrase", remaining=exc.remaining) from None
+    except DocumentRefused as exc:
+        raise refusal(exc, index(exc.filename), signing_use=True) from None
+    except SigningRefused:
+        raise ApiError(status_of(account).refusal or "signing_failed") from None
 
 
 def too_large(error):

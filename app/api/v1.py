@@ -25,17 +25,14 @@ from ..domain.signing import retention, signatures, validation
 from ..domain.signing.signatures import (
     Details,
     DocumentRefused,
-    PassphraseWrong,
     Placement,
-    SigningLocked,
-    SigningRefused,
     Upload,
 )
 from ..domain.signing.uploads import STAMP_HEIGHT, STAMP_WIDTH
 from ..models import SignedDocument
-from . import inputs, schemas, subscribers
+from . import calls, inputs, schemas, subscribers
 from .auth import current_client
-from .calls import actor, audited, serve
+from .calls import audited, serve
 from .errors import ApiError, english
 from .placement import stamp_box
 from .v1_report import answer
@@ -120,17 +117,7 @@ def _upload(form, fields: schemas.V1SignForm, filename: str, data: bytes) -> Upl
 
 def _sign(account, passphrase: str, upload: Upload) -> tuple[SignedDocument, bytes]:
     """Sign the upload and keep it for the client; answer every refusal with the API's error."""
-    try:
-        ((document, signed),) = signatures.sign_documents(account, passphrase, [upload], Placement(), Details(), actor(),
-                                                           via="api")
-    except SigningLocked:
-        raise ApiError("signing_locked") from None
-    except PassphraseWrong as exc:
-        raise ApiError("wrong_passphrase", remaining=exc.remaining) from None
-    except DocumentRefused as exc:
-        raise inputs.refusal(exc, 1, signing_use=True) from None
-    except SigningRefused:
-        raise ApiError(subscribers.status_of(account).refusal or "signing_failed") from None
+    ((document, signed),) = calls.sign(account, passphrase, [upload], lambda _filename: 1)
     retention.keep(document, current_client().id)
     return document, signed
 

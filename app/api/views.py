@@ -20,16 +20,11 @@ from ..domain.enrolment.request_letters import LetterError
 from ..domain.errors import InputError
 from ..domain.seals import activation as seals
 from ..domain.seals.sealing import seal_documents
-from ..domain.signing import signatures, validation
+from ..domain.signing import validation
 from ..domain.signing.signatures import (
-    Details,
     DocumentRefused,
-    PassphraseWrong,
-    Placement,
-    SigningLocked,
-    SigningRefused,
 )
-from . import inputs, schemas, subscribers, totp
+from . import calls, inputs, schemas, subscribers, totp
 from .auth import current_client
 from .calls import actor, audited, serve
 from .errors import ApiError, english
@@ -65,16 +60,7 @@ def sign_pdf():
     uploads = inputs.uploads(data.signatureProperties, inputs.files(data.file))
     if data.totp is not None:
         totp.consume(account, data.totp, len(uploads))
-    try:
-        results = signatures.sign_documents(account, data.passphrase, uploads, Placement(), Details(), actor(), via="api")
-    except SigningLocked:
-        raise ApiError("signing_locked") from None
-    except PassphraseWrong as exc:
-        raise ApiError("wrong_passphrase", remaining=exc.remaining) from None
-    except DocumentRefused as exc:
-        raise inputs.refusal(exc, _index(exc.filename), signing_use=True) from None
-    except SigningRefused:
-        raise ApiError(subscribers.status_of(account).refusal or "signing_failed") from None
+    results = calls.sign(account, data.passphrase, uploads, _index)
     return jsonify(time=round((time.perf_counter() - started) * 1000),
                    file=[base64.b64encode(signed).decode("ascii") for _document, signed in results])
 
