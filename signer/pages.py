@@ -51,9 +51,7 @@ def geometry(data: bytes, limits: Limits) -> list[Geometry]:
         for number in range(_pages(document, limits)):
             page = document[number]
             try:
-                crop = tuple(float(v) for v in page.get_cropbox())
-                check_page_box(crop)
-                pages.append((crop, page.get_rotation() % 360))
+                pages.append(_geometry(page))
             finally:
                 page.close()
         return pages
@@ -61,6 +59,13 @@ def geometry(data: bytes, limits: Limits) -> list[Geometry]:
         raise PdfDamaged(f"PDFium cannot read a page: {exc}") from exc
     finally:
         document.close()
+
+
+def _geometry(page) -> Geometry:
+    """Return a page's crop box and rotation, refusing a box larger than PDF allows."""
+    crop = tuple(float(v) for v in page.get_cropbox())
+    check_page_box(crop)
+    return crop, page.get_rotation() % 360
 
 
 def find_text(data: bytes, text: str, limits: Limits) -> tuple[int, float, float, Geometry] | None:
@@ -81,9 +86,7 @@ def find_text(data: bytes, text: str, limits: Limits) -> tuple[int, float, float
                     searcher.close()
                     if found:
                         left, bottom, _right, _top = textpage.get_charbox(found[0])
-                        crop = tuple(float(v) for v in page.get_cropbox())
-                        check_page_box(crop)
-                        return index, left, bottom, (crop, page.get_rotation() % 360)
+                        return index, left, bottom, _geometry(page)
                 finally:
                     textpage.close()
             finally:
